@@ -1,0 +1,118 @@
+"""Run CAREamics Noise2Void (careamics 0.3.0, default N2V config) on one 2D image.
+
+Peer runner for the side-by-side benchmark. Trains N2V on the noisy image itself
+(CAREamics sets aside its own validation patches), predicts the whole image and
+saves the prediction in the input's intensity units (CAREamics normalises with
+mean/std of the training data and de-normalises predictions itself).
+
+Usage:
+    python careamics_n2v_runner.py --input IN.npy --output OUT.npy --epochs N \
+        [--max-seconds S] [--work-dir DIR] [--seed 0]
+
+All library output goes to stderr; stdout gets one final line of JSON.
+"""
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from pytorch_lightning import Callback
+
+
+class WallClockBudget(Callback):
+    """Stop training once `max_seconds` have passed since `start` (checked per step)."""
+
+    def __init__(self, start: float, max_seconds: float) -> None:
+        self.start = start
+        self.max_seconds = max_seconds
+        self.hit = False
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if time.perf_counter() - self.start >= self.max_seconds:
+            self.hit = True
+            # same as CAREamist.stop_training(): stop and skip further validation
+            trainer.should_stop = True
+            trainer.limit_val_batches = 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="float32 2D .npy (noisy)")
+    parser.add_argument("--output", required=True, help="where to save prediction")
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--max-seconds", type=float, default=None)
+    parser.add_argument("--work-dir", default=None, help="default: a new temp dir")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    image = np.load(args.input).astype(np.float32)
+    if image.ndim != 2:
+        sys.exit(f"expected a 2D array, got shape {image.shape}")
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix="careamics_n2v_")
+
+    # Keep stdout clean for the JSON line: everything printed inside goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        import careamics
+        from careamics import CAREamist
+        from careamics.config import create_advanced_n2v_config
+
+        # `create_n2v_config` forwards to `create_advanced_n2v_config` with these
+        # same arguments and defaults for everything else, but cannot take a seed.
+        # CAREamics requires seed > 0, hence the +1 (so --seed 0 -> seed 1).
+        config = create_advanced_n2v_config(
+            experiment_name="n2v_benchmark",
+            data_type="array",
+            axes="YX",
+            patch_size=[64, 64],
+            batch_size=16,
+            num_epochs=args.epochs,
+            seed=args.seed + 1,
+        )
+        t_start = time.perf_counter()
+        budget = None
+        callbacks = []
+        if args.max_seconds is not None:
+            budget = WallClockBudget(t_start, args.max_seconds)
+            callbacks.append(budget)
+        careamist = CAREamist(
+            config, work_dir=work_dir, callbacks=callbacks, enable_progress_bar=False
+        )
+        careamist.train(train_data=image)
+        train_seconds = time.perf_counter() - t_start
+        steps = int(careamist.trainer.global_step)
+        epochs_run = int(careamist.trainer.current_epoch)
+
+        # CAREamics predicts N2V from the "last" checkpoint, which is only refreshed
+        # every 10 epochs or at a normal end (stale after a time-budget stop), so
+        # save the final weights explicitly and predict from them.
+        final_ckpt = Path(work_dir) / "final_weights.ckpt"
+        careamist.trainer.save_checkpoint(final_ckpt)
+
+        # Default predict: whole image, no tiling (tile_size=None).
+        t_pred = time.perf_counter()
+        predictions, _ = careamist.predict(image, checkpoint=final_ckpt)
+        predict_seconds = time.perf_counter() - t_pred
+
+    prediction = np.asarray(predictions[0], dtype=np.float32).squeeze()
+    if prediction.shape != image.shape:
+        sys.exit(f"prediction shape {prediction.shape} != input {image.shape}")
+    np.save(args.output, prediction)
+
+    print(json.dumps({
+        "train_seconds": round(train_seconds, 3),
+        "predict_seconds": round(predict_seconds, 3),
+        "steps": steps,
+        "epochs": epochs_run,
+        "epochs_requested": args.epochs,
+        "stopped_by_time_budget": bool(budget and budget.hit),
+        "careamics_version": careamics.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()

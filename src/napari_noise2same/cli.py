@@ -1,0 +1,263 @@
+"""The ``noise2same`` command: train, predict, info and a self-contained demo.
+
+User errors print one line on stderr and exit with status 2; set
+NOISE2SAME_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import Noise2SameError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except Noise2SameError as e:
+        print(f"noise2same: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("noise2same: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # not a user error: keep it to one line unless debugging
+        if os.environ.get("NOISE2SAME_DEBUG"):
+            raise
+        print(f"noise2same: internal error: {type(e).__name__}: {e} (NOISE2SAME_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .engine.loss import METHODS
+    from .engine.masking import REPLACEMENTS
+    from .engine.unet import DEFAULT_PRESET, PRESETS
+
+    p = argparse.ArgumentParser(prog="noise2same", description="Self-supervised denoising with Noise2Same.")
+    p.add_argument("--version", action="version", version=f"napari-noise2same {__version__}")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model on noisy images", description="Train a Noise2Same model on noisy images alone.")
+    t.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs")
+    t.add_argument("-o", "--output", required=True, help="model file to write (.n2s)")
+    t.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
+    t.add_argument("--dims", type=int, choices=(2, 3), default=2, help="2D or 3D model (default 2)")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="number of training steps")
+    budget.add_argument("--max-seconds", type=float, help="training time budget in seconds (default 300 unless --steps)")
+    t.add_argument("--patch-size", type=int, default=64, help="patch side in Y and X (default 64)")
+    t.add_argument("--batch-size", type=int, help="patches per step (default 64 on a GPU, 16 on the CPU; 4/2 in 3D)")
+    t.add_argument("--mask-percent", type=float, default=0.5, help="percent of pixels in J (default 0.5)")
+    t.add_argument("--lambda-inv", type=float, default=2.0, help="weight of the invariance term (default 2)")
+    t.add_argument("--replacement", choices=REPLACEMENTS, default="gaussian", help="how J is replaced (default gaussian)")
+    t.add_argument("--method", choices=METHODS, default="noise2same", help="loss (default noise2same)")
+    t.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"network size (default {DEFAULT_PRESET}; paper = official 5.6M-parameter U-Net)")
+    t.add_argument("--learning-rate", type=float, default=4e-4)
+    t.add_argument("--val-fraction", type=float, default=0.05, help="fraction held out for validation (default 0.05)")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    t.add_argument("--seed", type=int)
+    t.set_defaults(func=_train)
+
+    q = sub.add_parser("predict", help="denoise images with a trained model", description="Denoise images with a trained model.")
+    q.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs")
+    q.add_argument("-m", "--model", required=True, help="model file (.n2s)")
+    q.add_argument("-o", "--output", required=True, help="output folder; writes <input stem>_denoised.tif")
+    q.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
+    q.add_argument("--tile-size", type=int, help="tile side in pixels (default: whole image when it fits)")
+    q.add_argument("--overlap", type=int, help="tile overlap in pixels (default 96)")
+    q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
+    q.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    q.set_defaults(func=_predict)
+
+    i = sub.add_parser("info", help="show what a model file holds")
+    i.add_argument("model", help="model file (.n2s)")
+    i.add_argument("--json", action="store_true", help="print the full metadata as JSON")
+    i.set_defaults(func=_info)
+
+    d = sub.add_parser("demo", help="train and denoise a built-in noisy example, printing PSNR", description="Denoise scikit-image's cell.png with added Poisson-Gaussian noise and print the PSNR before and after.")
+    d.add_argument("--seconds", type=float, default=60, help="training time (default 60)")
+    d.add_argument("-o", "--output", help="folder for noisy.tif, denoised.tif and model.n2s")
+    d.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET)
+    d.add_argument("--device", default="auto")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=_demo)
+    return p
+
+
+def _read_inputs(inputs, axes):
+    from .engine.axes import check_axes
+    from .io import find_inputs, read_image
+
+    files = []
+    for path in find_inputs(inputs):
+        image = read_image(path)
+        if axes:
+            image.axes = check_axes(axes, image.data.ndim)
+        files.append(image)
+    return files
+
+
+def _train(args) -> int:
+    from .engine import Trainer, TrainConfig, TrainingData
+
+    if args.max_seconds is None and args.steps is None:
+        args.max_seconds = 300.0
+    _check_writable(Path(args.output))
+    files = _read_inputs(args.inputs, args.axes)
+    try:
+        config = TrainConfig(
+            dims=args.dims, preset=args.preset, patch_size=args.patch_size, batch_size=args.batch_size,
+            mask_percent=args.mask_percent, lambda_inv=args.lambda_inv, replacement=args.replacement,
+            method=args.method, learning_rate=args.learning_rate, val_fraction=args.val_fraction, seed=args.seed,
+        )
+    except ValueError as e:
+        raise Noise2SameError(str(e)) from None
+    data = TrainingData.from_arrays(
+        [f.data for f in files], [f.axes for f in files], dims=args.dims, patch_size=args.patch_size,
+        val_fraction=args.val_fraction, names=[str(f.path) for f in files],
+    )
+    trainer = Trainer(data, config, axes=files[0].axes, device=args.device)
+    print(
+        f"training a {args.dims}D '{args.preset}' model on {len(files)} image(s) on {trainer.device}, "
+        f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches",
+        file=sys.stderr,
+    )
+    _run_training(trainer, args.steps, args.max_seconds)
+    model = trainer.to_model()
+    model.save(args.output)
+    s = model.summary
+    print(
+        f"saved {args.output}: {s['steps']} steps in {s['train_seconds']:.0f} s, loss {s['final_loss']:.4f} "
+        f"(reconstruction {s['final_reconstruction']:.4f}, invariance {s['final_invariance']:.4f}), "
+        f"J-invariance D(f) {s.get('invariance_D', float('nan')):.4f}"
+    )
+    return 0
+
+
+def _run_training(trainer, steps, seconds) -> None:
+    from tqdm import tqdm
+
+    total = steps if steps is not None else round(seconds)
+    unit = "step" if steps is not None else "s"
+    with tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr, disable=None) as bar:
+        def on_event(e):
+            bar.n = min(total, e.step - first if steps is not None else round(e.elapsed_s))
+            post = {"step": e.step, "loss": f"{e.loss:.4f}", "it/s": f"{e.steps_per_s:.1f}"}
+            if e.val_loss is not None:
+                post["val"] = f"{e.val_loss:.4f}"
+            bar.set_postfix(post, refresh=False)
+            bar.refresh()
+
+        first = trainer.step
+        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
+
+
+def _predict(args) -> int:
+    from tqdm import tqdm
+
+    from .engine import load_model
+    from .io import write_tiff
+
+    model = load_model(args.model, device=_device(args.device))
+    files = _read_inputs(args.inputs, args.axes)
+    outdir = Path(args.output)
+    if outdir.exists() and not outdir.is_dir():
+        raise Noise2SameError(f"output {outdir} is a file; give a folder")
+    outdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    for f in tqdm(files, unit="image", file=sys.stderr, disable=None if len(files) > 1 else True):
+        target = outdir / f"{f.path.stem}_denoised.tif"
+        if target.resolve() == f.path.resolve():
+            raise Noise2SameError(f"output {target} would overwrite the input; choose another output folder")
+        axes = f.axes
+        if model.dims == 3 and "Z" not in axes and "S" in axes:
+            axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
+        denoised = model.predict(f.data, axes, tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
+        write_tiff(target, denoised, f.axes, f.pixel_size, f.unit)
+        print(f"{f.path} -> {target}", file=sys.stderr)
+    print(f"denoised {len(files)} image(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _info(args) -> int:
+    from .engine import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    u, t, s = meta["unet"], meta.get("train_config", {}), meta.get("summary", {})
+    lines = [
+        f"model       {args.model}",
+        f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), {u['in_channels']} channel(s)",
+        f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
+        f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {t.get('lambda_inv')}, {t.get('replacement')} replacement",
+        f"training    {s.get('steps')} steps, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x {s.get('patch_size')}",
+        f"losses      total {_fmt(s.get('final_loss'))}, reconstruction {_fmt(s.get('final_reconstruction'))}, invariance {_fmt(s.get('final_invariance'))}, validation {_fmt(s.get('final_val_loss'))}",
+        f"D(f)        {_fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
+        f"written by  napari-noise2same {meta.get('package_version')} on {s.get('date')}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def _demo(args) -> int:
+    import numpy as np
+
+    from .engine import TrainConfig, Trainer, TrainingData
+    from .examples import noisy_cell, psnr
+
+    noisy, clean = noisy_cell(seed=args.seed)
+    print(f"demo: scikit-image cell.png {clean.shape} with Poisson-Gaussian noise; training {args.seconds:.0f} s", file=sys.stderr)
+    config = TrainConfig(preset=args.preset, seed=args.seed)
+    data = TrainingData.from_arrays([noisy], "YX", patch_size=config.patch_size, val_fraction=config.val_fraction)
+    trainer = Trainer(data, config, axes="YX", device=args.device)
+    _run_training(trainer, None, args.seconds)
+    model = trainer.to_model()
+    t0 = time.perf_counter()
+    denoised = model.predict(noisy, "YX")
+    predict_s = time.perf_counter() - t0
+    print(f"PSNR noisy    {psnr(clean, noisy, 1.0):6.2f} dB")
+    print(f"PSNR denoised {psnr(clean, denoised, 1.0):6.2f} dB  ({trainer.step} steps, {trainer.seconds:.0f} s training on {trainer.device}, prediction {predict_s:.2f} s)")
+    if args.output:
+        from .io import write_tiff
+
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        write_tiff(out / "noisy.tif", noisy, "YX")
+        write_tiff(out / "denoised.tif", np.asarray(denoised), "YX")
+        model.save(out / "model.n2s")
+        print(f"wrote {out}/noisy.tif, denoised.tif and model.n2s", file=sys.stderr)
+    return 0
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _device(name):
+    from .engine.devices import resolve_device
+
+    return resolve_device(name)
+
+
+def _check_writable(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise Noise2SameError(f"folder {folder} does not exist; create it or choose another output path")
+    if not os.access(folder, os.W_OK):
+        raise Noise2SameError(f"cannot write to {folder}; choose a writable folder for the model")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Write files under a temporary name and rename, so a crash never leaves half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from ..errors import Noise2SameError
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise Noise2SameError(f"folder {path.parent} does not exist; create it or choose another output path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except PermissionError:
+        raise Noise2SameError(f"cannot write to {path.parent}; choose a writable folder") from None
+    try:
+        os.close(fd)
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,102 @@
+"""The ``.n2s`` model file: a zip of ``model.json`` and ``weights.safetensors``.
+
+JSON and safetensors hold data only, so loading a file never runs code from it
+(nothing is unpickled).  Files are written to a temporary name beside the
+target and renamed, so an interrupted save never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from .. import __version__
+from ..errors import ModelFileError
+from .atomic import atomic_write
+from .config import TrainConfig
+from .model import Noise2SameModel
+from .unet import UNet, UNetConfig
+
+FORMAT = "napari-noise2same model"
+FORMAT_VERSION = 1
+SUFFIX = ".n2s"
+_META, _WEIGHTS = "model.json", "weights.safetensors"
+
+
+def model_metadata(model: Noise2SameModel) -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "unet": model.unet_config.to_dict(),
+        "axes": model.axes,
+        "train_config": model.train_config.to_dict(),
+        "normalization": model.normalization,
+        "summary": model.summary,
+    }
+
+
+def save_model(model: Noise2SameModel, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    meta = json.dumps(model_metadata(model), indent=2)
+    weights = save_safetensors(state, metadata={"format": FORMAT})
+    atomic_write(path, lambda f: _write_zip(f, meta, weights))
+    return path
+
+
+def _write_zip(f, meta: str, weights: bytes) -> None:
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr(_META, meta)
+        z.writestr(_WEIGHTS, weights)
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The JSON part of a model file, checked for format and version."""
+    meta, _ = _read(path, weights=False)
+    return meta
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
+    meta, weights = _read(path, weights=True)
+    try:
+        unet_config = UNetConfig(**meta["unet"])
+        net = UNet(unet_config)
+        state = load_safetensors(weights)
+        net.load_state_dict(state, strict=True)
+        config = TrainConfig.from_dict(meta.get("train_config", {}))
+    except Exception as e:  # malformed content in a well-formed container
+        raise ModelFileError(f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it") from None
+    net.to(device).eval()
+    return Noise2SameModel(net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}))
+
+
+def _read(path, weights: bool):
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist; check the path")
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if _META not in names or _WEIGHTS not in names:
+                raise ModelFileError(f"{path} is not a Noise2Same model (.n2s) file; train one with 'noise2same train'")
+            meta = json.loads(z.read(_META).decode("utf-8"))
+            blob = z.read(_WEIGHTS) if weights else None
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.LargeZipFile):
+        raise ModelFileError(f"{path} is not a readable Noise2Same model (.n2s) file (damaged or another format)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a Noise2Same model (.n2s) file; train one with 'noise2same train'")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written by napari-noise2same {meta.get('package_version', '?')} in model format "
+            f"{version}, which this version ({__version__}) cannot read; upgrade with "
+            f"'pip install -U napari-noise2same'"
+        )
+    return meta, blob

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
+from napari_noise2same.examples import psnr
+
+SMALL = dict(preset="tiny", patch_size=32, batch_size=8, seed=0)
+
+
+def _trainer(noisy, **kw):
+    data = TrainingData.from_arrays([noisy], "YX", patch_size=32, val_fraction=0.1)
+    return Trainer(data, TrainConfig(**{**SMALL, **kw}), device="cpu")
+
+
+def test_training_raises_psnr_by_several_db(noisy_pair):
+    noisy, clean = noisy_pair
+    trainer = _trainer(noisy)
+    trainer.train(max_steps=250)
+    model = trainer.to_model()
+    denoised = model.predict(noisy, "YX")
+    before, after = psnr(clean, noisy, 1.0), psnr(clean, denoised, 1.0)
+    assert after > before + 4, (before, after)
+    s = model.summary
+    assert s["steps"] == 250 and s["final_val_loss"] is not None and s["invariance_D"] > 0
+
+
+def test_events_stop_and_continue(noisy_pair):
+    trainer = _trainer(noisy_pair[0], val_every=5)
+    events = []
+
+    def on_event(e):
+        events.append(e)
+        if e.step == 7:
+            trainer.request_stop()
+
+    trainer.train(max_steps=100, on_event=on_event)
+    assert trainer.step == 7 and [e.step for e in events] == list(range(1, 8))
+    e = events[-1]
+    assert e.loss == pytest.approx(e.reconstruction + 2.0 * e.invariance, rel=1e-5)
+    assert e.steps_per_s > 0 and e.eta_s > 0 and e.target_step == 100
+    assert events[4].val_loss is not None and events[3].val_loss is None
+    weights = [p.detach().clone() for p in trainer.net.parameters()]
+    trainer.train(max_steps=3)  # continues from step 7 with the same weights and optimiser
+    assert trainer.step == 10 and len(trainer.history) == 10
+    assert any(not torch.equal(a, b) for a, b in zip(weights, trainer.net.parameters()))
+
+
+def test_time_budget(noisy_pair):
+    trainer = _trainer(noisy_pair[0])
+    trainer.train(max_seconds=1.0)
+    assert trainer.step >= 1 and trainer.seconds < 5
+
+
+def test_seed_makes_training_reproducible(noisy_pair):
+    a, b = _trainer(noisy_pair[0]), _trainer(noisy_pair[0])
+    a.train(max_steps=3)
+    b.train(max_steps=3)
+    assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
+
+
+@pytest.mark.parametrize("kw", [dict(method="blindspot"), dict(replacement="donut"), dict(forward="joint")])
+def test_method_options_train(noisy_pair, kw):
+    trainer = _trainer(noisy_pair[0], **kw)
+    trainer.train(max_steps=3)
+    assert np.isfinite([h["loss"] for h in trainer.history]).all()
+
+
+def test_3d_training_runs():
+    vol = np.random.default_rng(0).normal(size=(12, 40, 40)).astype(np.float32)
+    data = TrainingData.from_arrays([vol], "ZYX", dims=3, patch_size=16, val_fraction=0)
+    trainer = Trainer(data, TrainConfig(dims=3, preset="tiny", batch_size=2, seed=0), device="cpu")
+    trainer.train(max_steps=2)
+    out = trainer.to_model().predict(vol, "ZYX")
+    assert out.shape == vol.shape and np.isfinite(out).all()
