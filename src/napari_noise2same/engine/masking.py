@@ -38,7 +38,7 @@ def stratified_mask(
     n, c, *spatial = shape
     ndim = len(spatial)
     side = box_side(mask_percent, ndim)
-    boxes = [math.ceil(s / side) for s in spatial]
+    boxes = [math.ceil(s / side - 1e-6) for s in spatial]
     index = torch.zeros((n, c, *boxes), dtype=torch.long, device=device)
     inside = torch.ones((n, c, *boxes), dtype=torch.bool, device=device)
     stride = 1
@@ -53,8 +53,9 @@ def stratified_mask(
         stride *= spatial[axis]
     mask = torch.zeros((n, c, stride), dtype=torch.float32, device=device)
     flat_index = index.view(n, c, -1)
-    mask.scatter_(2, flat_index, inside.view(n, c, -1).float())
-    return mask.view(shape)
+    # add, not assign: a box outside the patch points at a clamped pixel and must not erase it
+    mask.scatter_add_(2, flat_index, inside.view(n, c, -1).float())
+    return mask.clamp_(max=1.0).view(shape)
 
 
 def donut_kernel(ndim: int, channels: int, device=None) -> torch.Tensor:

@@ -11,6 +11,7 @@ middle half, so every output pixel comes from a tile that saw enough context.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Callable
 
 import numpy as np
@@ -61,7 +62,7 @@ def predict(
     tiles = _tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
     ov = _overlap(overlap, tiles)
     out = np.empty(normalised.shape, dtype=np.float32)
-    plan = [list(_tile_starts(s, t, o)) for s, t, o in zip(_padded(spatial), tiles, ov)]
+    plan = [_tile_starts(s, t, o) for s, t, o in zip(_padded(spatial), tiles, ov)]
     total = normalised.shape[0] * int(np.prod([len(p) for p in plan]))
     done = 0
     for n in range(normalised.shape[0]):
@@ -142,17 +143,14 @@ def _overlap(overlap, tiles) -> tuple[int, ...]:
     return tuple(min(int(o), t // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE for o, t in zip(overlap, tiles))
 
 
-def _tile_starts(length: int, tile: int, overlap: int):
+def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Evenly spread tile starts, on multiples of SIZE_MULTIPLE, overlapping by about ``overlap``."""
     length = max(8, length)
     if tile >= length:
-        yield 0
-        return
-    stride = max(SIZE_MULTIPLE, min(tile - overlap, tile - SIZE_MULTIPLE))
-    start = 0
-    while start + tile < length:
-        yield start
-        start += stride
-    yield length - tile  # a multiple of SIZE_MULTIPLE, as both are
+        return [0]
+    n = math.ceil((length - tile) / max(SIZE_MULTIPLE, tile - overlap)) + 1
+    span = length - tile  # a multiple of SIZE_MULTIPLE, as both are
+    return sorted({int(i * span / (n - 1)) // SIZE_MULTIPLE * SIZE_MULTIPLE for i in range(n)} | {span})
 
 
 def _blend_window(starts, tiles, plan, shape) -> np.ndarray:
