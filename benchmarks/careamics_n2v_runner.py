@@ -15,6 +15,7 @@ All library output goes to stderr; stdout gets one final line of JSON.
 import argparse
 import contextlib
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -46,13 +47,15 @@ def main() -> None:
     parser.add_argument("--output", required=True, help="where to save prediction")
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--max-seconds", type=float, default=None)
-    parser.add_argument("--work-dir", default=None, help="default: a new temp dir")
+    parser.add_argument("--work-dir", default=None, help="default: a temp dir, deleted at the end")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--predict", nargs="*", default=[], help="2D .npy images to predict instead of the input")
+    parser.add_argument("--predict-dir", help="where <stem>_n2v.npy of each --predict image goes")
     args = parser.parse_args()
 
     image = np.load(args.input).astype(np.float32)
-    if image.ndim != 2:
-        sys.exit(f"expected a 2D array, got shape {image.shape}")
+    if image.ndim not in (2, 3):
+        sys.exit(f"expected a 2D (YX) or 3D (SYX) array, got shape {image.shape}")
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="careamics_n2v_")
 
     # Keep stdout clean for the JSON line: everything printed inside goes to stderr.
@@ -67,7 +70,7 @@ def main() -> None:
         config = create_advanced_n2v_config(
             experiment_name="n2v_benchmark",
             data_type="array",
-            axes="YX",
+            axes="YX" if image.ndim == 2 else "SYX",
             patch_size=[64, 64],
             batch_size=16,
             num_epochs=args.epochs,
@@ -94,14 +97,25 @@ def main() -> None:
         careamist.trainer.save_checkpoint(final_ckpt)
 
         # Default predict: whole image, no tiling (tile_size=None).
+        targets = [np.load(f).astype(np.float32) for f in args.predict] or [image]
         t_pred = time.perf_counter()
-        predictions, _ = careamist.predict(image, checkpoint=final_ckpt)
+        outputs = []
+        for target in targets:
+            predictions, _ = careamist.predict(target, checkpoint=final_ckpt, axes="YX" if target.ndim == 2 else "SYX")
+            outputs.append(np.asarray(predictions[0], dtype=np.float32).squeeze())
         predict_seconds = time.perf_counter() - t_pred
 
-    prediction = np.asarray(predictions[0], dtype=np.float32).squeeze()
-    if prediction.shape != image.shape:
-        sys.exit(f"prediction shape {prediction.shape} != input {image.shape}")
-    np.save(args.output, prediction)
+    for target, prediction in zip(targets, outputs):
+        if prediction.shape != target.shape:
+            sys.exit(f"prediction shape {prediction.shape} != input {target.shape}")
+    if args.predict:
+        Path(args.predict_dir).mkdir(parents=True, exist_ok=True)
+        for f, prediction in zip(args.predict, outputs):
+            np.save(Path(args.predict_dir) / f"{Path(f).stem}_n2v.npy", prediction)
+    else:
+        np.save(args.output, outputs[0])
+    if args.work_dir is None:  # our own temp dir: drop checkpoints and CSV logs
+        shutil.rmtree(work_dir, ignore_errors=True)
 
     print(json.dumps({
         "train_seconds": round(train_seconds, 3),
