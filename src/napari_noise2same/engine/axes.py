@@ -82,7 +82,9 @@ def make_layout(shape: tuple[int, ...], axes: str, dims: int) -> Layout:
     if dims not in (2, 3):
         raise AxesError(f"dims must be 2 or 3, not {dims}")
     if dims == 3 and "Z" not in axes:
-        raise AxesError(f"a 3D model needs a Z axis, but the axes are {axes!r}; use a 2D model (--dims 2)")
+        raise AxesError(
+            f"a 3D model needs a Z axis, but the axes are {axes!r}; name it (e.g. --axes ZYX) or train a 2D model (--dims 2)"
+        )
     return Layout(axes, tuple(int(s) for s in shape), dims)
 
 

@@ -22,7 +22,7 @@ from ..errors import ImageError
 from .axes import from_canonical, make_layout, to_canonical
 from .data import standardise
 from .devices import resolve_device
-from .unet import SIZE_MULTIPLE
+from .unet import SIZE_MULTIPLE, channels_last
 
 #: activations budget (float32 elements per network width channel) above which we tile
 WHOLE_IMAGE_BYTES = 1.5 * 2**30
@@ -55,7 +55,7 @@ def predict(
             f"(axes {layout.axes}, shape {tuple(np.shape(image))}); check the axes or use a matching model"
         )
     device = resolve_device(device) if device is not None else next(model.net.parameters()).device
-    net = model.net.to(device).eval()
+    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
     canon = to_canonical(np.asarray(image), layout)
     normalised, mean, std = standardise(canon, "the image")
     spatial = normalised.shape[2:]
@@ -90,6 +90,7 @@ def predict(
 @torch.inference_mode()
 def _run(net, tile: np.ndarray, device, tta: bool) -> np.ndarray:
     x = torch.from_numpy(np.ascontiguousarray(tile))[None].to(device)
+    x = x.contiguous(memory_format=channels_last(x.ndim - 2))
     if not tta:
         return net(x)[0].float().cpu().numpy()
     acc = torch.zeros_like(x)

@@ -25,7 +25,7 @@ from .diagnostics import invariance_measure
 from .loss import LossTerms, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
-from .unet import UNet, UNetConfig
+from .unet import UNet, UNetConfig, channels_last
 
 
 @dataclass
@@ -74,7 +74,8 @@ class Trainer:
             self.net = model.net
         else:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
-        self.net.to(self.device)
+        self.memory_format = channels_last(data.dims)
+        self.net.to(self.device, memory_format=self.memory_format)
         self.batch_size = self.config.batch_size_for(self.device.type)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, self.config.lr_halve_every, gamma=0.5)
@@ -143,7 +144,8 @@ class Trainer:
 
     def _train_step(self) -> LossTerms:
         cfg = self.config
-        batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng)).to(self.device, non_blocking=True)
+        batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng))
+        batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         mask = stratified_mask(tuple(batch.shape), cfg.mask_percent, device=self.device, generator=self.generator)
         masked = apply_mask(batch, mask, cfg.replacement, cfg.mask_sigma, generator=self.generator)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
@@ -201,10 +203,10 @@ class Trainer:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,
         }
-        if diagnose and last:
-            patches = self._val if self._val is not None else self.data.sample(16, np.random.default_rng(0), augment=False)
-            summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
+        patches = self._val if self._val is not None else self.data.sample(16, np.random.default_rng(0), augment=False)
         norm = {"mean": [m.tolist() for m in self.data.means], "std": [s.tolist() for s in self.data.stds]}
+        if diagnose and last:
+            summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
         return Noise2SameModel(self.net, self.axes, self.config, norm, summary)
 
 
