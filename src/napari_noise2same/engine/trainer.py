@@ -198,7 +198,7 @@ class Trainer:
             "final_loss": _mean(r["loss"] for r in recent),
             "final_reconstruction": _mean(r["reconstruction"] for r in recent),
             "final_invariance": _mean(r["invariance"] for r in recent),
-            "final_val_loss": next((r["val_loss"] for r in reversed(self.history) if r["val_loss"] is not None), None),
+            "final_val_loss": self.validate() if self._val is not None and last else None,
             "trained_on": [list(im.shape) for im in self.data.images],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,
