@@ -16,3 +16,11 @@ def noisy_pair():
     clean = synthetic_cells((128, 128), seed=1)
     noisy = clean + np.random.default_rng(2).normal(0, 0.15, clean.shape).astype(np.float32)
     return noisy.astype(np.float32), clean
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Record each phase's report on the item (napari's make_napari_viewer reads rep_call)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

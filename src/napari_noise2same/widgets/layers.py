@@ -1,0 +1,80 @@
+"""Between napari layers and the engine: axes, result layers, side-by-side comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine.axes import default_axes
+
+LETTERS = set("STCZYX")
+
+
+def layer_axes(layer) -> str:
+    """The engine axes of an Image layer: from its axis labels when they are letters, else a guess."""
+    ndim = layer.data.ndim
+    if layer.rgb:
+        spatial = default_axes(ndim - 1)
+        return spatial + "C"
+    labels = [str(a).upper() for a in getattr(layer, "axis_labels", ())]
+    if len(labels) == ndim and all(len(a) == 1 and a in LETTERS for a in labels) and len(set(labels)) == ndim:
+        return "".join(labels)
+    return default_axes(ndim) if ndim <= 5 else "S" * (ndim - 2) + "YX"
+
+
+def current_slice(layer, axes: str, dims: int, current_step) -> tuple:
+    """Index of the plane (2D) or volume (3D) the viewer shows, as a tuple over the layer's axes."""
+    keep = set("YX") | ({"Z"} if dims == 3 else set()) | {"C"}
+    index = []
+    offset = len(current_step) - layer.data.ndim
+    for i, a in enumerate(axes):
+        if a in keep:
+            index.append(slice(None))
+        else:
+            world = current_step[offset + i] if 0 <= offset + i < len(current_step) else 0
+            index.append(int(np.clip(world, 0, layer.data.shape[i] - 1)))
+    return tuple(index)
+
+
+def result_kwargs(layer, name: str) -> dict:
+    """Layer keyword arguments that keep the input's geometry and contrast."""
+    kwargs = {
+        "name": name,
+        "scale": layer.scale,
+        "translate": layer.translate,
+        "contrast_limits": layer.contrast_limits,
+        "colormap": layer.colormap.name if not layer.rgb else None,
+        "blending": layer.blending,
+        "rgb": layer.rgb,
+    }
+    for attr in ("axis_labels", "units"):
+        if hasattr(layer, attr):
+            kwargs[attr] = getattr(layer, attr)
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def set_or_add(viewer, data, kwargs: dict):
+    """Update the layer called ``kwargs['name']`` or add it; returns the layer."""
+    name = kwargs["name"]
+    if name in viewer.layers:
+        layer = viewer.layers[name]
+        layer.data = data
+        return layer
+    return viewer.add_image(data, **kwargs)
+
+
+def toggle_side_by_side(viewer, left, right) -> bool:
+    """Show two layers next to each other (grid mode, cameras linked) or go back. True when on."""
+    grid = viewer.grid
+    if grid.enabled:
+        grid.enabled = False
+        for layer in viewer.layers:
+            layer.visible = layer.metadata.pop("n2s_was_visible", layer.visible)
+        return False
+    for layer in viewer.layers:
+        layer.metadata["n2s_was_visible"] = layer.visible
+        layer.visible = layer in (left, right)
+    # grid mode shows layers in reverse order: keep the original on the left
+    grid.stride = 1
+    grid.shape = (1, -1) if hasattr(grid, "shape") else grid.shape
+    grid.enabled = True
+    return True

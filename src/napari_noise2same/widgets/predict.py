@@ -1,0 +1,165 @@
+"""The "Denoise with Noise2Same model" widget: apply a saved or just-trained model to layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import napari
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, ProgressBar, PushButton, Select, SpinBox
+from napari.utils.notifications import show_warning
+
+from ..engine import load_model
+from ..engine.devices import available_devices
+from .errors import report
+from .layers import layer_axes, result_kwargs, set_or_add
+from .predict_job import denoise_layer_worker
+from .session import SESSION
+
+FROM_FILE = "model file…"
+
+
+class PredictWidget(Container):
+    def __init__(self, viewer: napari.viewer.Viewer):
+        super().__init__(labels=True)
+        self.viewer = viewer
+        self.source = ComboBox(label="model", choices=self._sources)
+        self.model_file = FileEdit(label="file", mode="r", filter="*.n2s")
+        self.model_info = Label(value="No model loaded.")
+        self.model_info.native.setWordWrap(True)
+        self.layers = Select(label="images", choices=self._image_layers)
+        self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
+        self.overlap = SpinBox(label="tile overlap", value=96, min=8, max=512, step=8)
+        self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
+        devices = available_devices()
+        self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
+        self.denoise_button = PushButton(text="Denoise")
+        self.stop_button = PushButton(text="Stop", enabled=False)
+        self.progress = ProgressBar(label="progress", value=0, max=1000)
+        self.status = Label(value="")
+        self.extend([self.source, self.model_file, self.model_info, self.layers, self.tile_size, self.overlap, self.tta,
+                     self.device, Container(widgets=[self.denoise_button, self.stop_button], layout="horizontal", labels=False),
+                     self.progress, self.status])
+        self.model = None
+        self._worker = None
+        self._queue: list = []
+        self._alive = True
+        self.source.changed.connect(self._source_changed)
+        self.model_file.changed.connect(lambda path: self.load(path))
+        self.denoise_button.changed.connect(self.denoise)
+        self.stop_button.changed.connect(self.stop)
+        SESSION.changed.connect(self._session_changed)
+        self.native.destroyed.connect(lambda *_: self._disconnect())
+        self._source_changed(self.source.value)
+
+    def _sources(self, _=None) -> list[str]:
+        return [FROM_FILE, *SESSION.names()]
+
+    def _image_layers(self, _=None) -> list:
+        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
+
+    def _session_changed(self) -> None:
+        self.source.reset_choices()
+        names = SESSION.names()
+        if names:
+            self.source.value = names[-1]
+
+    def _disconnect(self) -> None:
+        self._alive = False
+        SESSION.changed.disconnect(self._session_changed)
+        self.stop()
+
+    def _source_changed(self, name) -> None:
+        self.model_file.visible = name == FROM_FILE
+        if name != FROM_FILE and SESSION.get(name) is not None:
+            self.use_model(SESSION.get(name))
+        elif name == FROM_FILE and self.model_file.value and Path(self.model_file.value).is_file():
+            self.load(self.model_file.value)
+
+    # -- model ------------------------------------------------------------------------------
+    def use_model(self, model) -> None:
+        self.model = model
+        s, t = model.summary, model.train_config
+        self.model_info.value = (
+            f"{model.dims}D, {model.channels} channel(s), trained on axes {model.axes} "
+            f"({t.preset} network, {s.get('steps', '?')} steps, {s.get('date', '?')[:16].replace('T', ' ')})"
+        )
+
+    def load(self, path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            return
+        try:
+            self.use_model(load_model(path))
+        except Exception as e:
+            self.model = None
+            self.model_info.value = "No model loaded."
+            report(e, "Loading the model")
+
+    # -- prediction -------------------------------------------------------------------------
+    def denoise(self) -> None:
+        if self._worker is not None and self._worker.is_running:
+            return
+        if self.model is None:
+            show_warning("Load a model file (.n2s) or train one with the Train Noise2Same widget first.")
+            return
+        layers = list(self.layers.value)
+        if not layers:
+            show_warning("Select one or more image layers to denoise.")
+            return
+        for layer in layers:  # refuse mismatches up front, before any work
+            axes = layer_axes(layer)
+            channels = layer.data.shape[axes.index("C")] if "C" in axes else 1
+            if self.model.dims == 3 and "Z" not in axes:
+                report(ValueError(f"'{layer.name}' has no Z axis (axes {axes}) but the model is 3D; use a 2D model"), "Denoising")
+                return
+            if channels != self.model.channels:
+                report(ValueError(f"'{layer.name}' has {channels} channel(s) but the model expects {self.model.channels}; "
+                                  "use a model trained on matching data"), "Denoising")
+                return
+        self._queue = layers
+        self._set_running(True)
+        self._next()
+
+    def _next(self) -> None:
+        if not self._queue:
+            self._set_running(False, "Done.")
+            return
+        layer = self._queue.pop(0)
+        self.status.value = f"Denoising {layer.name}…"
+        self._worker = denoise_layer_worker(
+            self.model, layer, layer_axes(layer), self._progress, tile_size=self.tile_size.value or None,
+            overlap=self.overlap.value, tta=self.tta.value, device=self.device.value,
+        )
+        self._worker.returned.connect(lambda data, layer=layer: self._add(layer, data))
+        self._worker.errored.connect(self._failed)
+        self._worker.start()
+
+    def _add(self, layer, data) -> None:
+        if not self._alive:
+            return
+        set_or_add(self.viewer, data, result_kwargs(layer, f"{layer.name}_denoised"))
+        self._next()
+
+    def _failed(self, error) -> None:
+        if not self._alive:
+            return
+        self._queue = []
+        report(error, "Denoising")
+        self._set_running(False, "Stopped." if isinstance(error, InterruptedError) else "Failed.")
+
+    def _progress(self, done: int, total: int) -> None:
+        if not self._alive:
+            return
+        self.progress.value = int(1000 * done / max(total, 1))
+
+    def stop(self) -> None:
+        self._queue = []
+        if self._worker is not None and self._worker.is_running:
+            self._worker.quit()
+
+    def _set_running(self, running: bool, message: str = "") -> None:
+        self.denoise_button.enabled = not running
+        self.stop_button.enabled = running
+        if not running:
+            self.progress.value = 0
+        self.status.value = message

@@ -1,0 +1,358 @@
+"""The "Train Noise2Same" widget: pick a layer, train in the background, watch it learn."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import napari
+import numpy as np
+from magicgui.widgets import (
+    CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, ProgressBar, PushButton, SpinBox, create_widget,
+)
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QObject, Signal
+
+from ..engine import DEFAULT_PRESET, PRESETS, Noise2SameModel, TrainConfig, Trainer, TrainingData
+from ..engine.devices import available_devices
+from ..engine.loss import METHODS
+from ..engine.masking import REPLACEMENTS
+from .errors import report
+from .layers import current_slice, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
+from .loss_plot import LossPlot
+from .predict_job import denoise_layer_worker
+from .session import SESSION
+
+PREVIEW_EVERY_S = 3.0
+PLOT_EVERY_S = 0.25
+D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
+               "0 for a blind-spot network; Noise2Same may use each pixel a little.")
+
+
+class _Bridge(QObject):
+    """Carries events from the training thread to the GUI thread (queued connections)."""
+
+    event = Signal(object)
+    preview = Signal(object)
+
+
+@dataclass
+class _Key:
+    """What a model is bound to: changing any of these starts a new model."""
+
+    layer_id: int
+    shape: tuple
+    axes: str
+    dims: int
+    preset: str
+
+
+class TrainWidget(Container):
+    def __init__(self, viewer: napari.viewer.Viewer):
+        super().__init__(labels=True)
+        self.viewer = viewer
+        self.layer = create_widget(annotation=napari.layers.Image, label="image")
+        self.axes = LineEdit(label="axes", tooltip="axes over STCZYX: S/T samples, C channels, Z depth, Y X")
+        self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2)
+        self.mask_percent = FloatSpinBox(label="mask %", value=0.5, min=0.01, max=50, step=0.1)
+        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0, min=0, max=100, step=0.1)
+        self.patch_size = SpinBox(label="patch size", value=64, min=8, max=1024, step=8)
+        self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024)
+        self.max_minutes = FloatSpinBox(label="time budget (min)", value=2.0, min=0.05, max=24 * 60, step=0.5)
+        self.max_steps = SpinBox(label="max steps (0: no limit)", value=0, min=0, max=10_000_000, step=100)
+        self.preset = ComboBox(label="network", choices=list(PRESETS), value=DEFAULT_PRESET)
+        devices = available_devices()
+        self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
+        self.show_advanced = CheckBox(text="advanced settings", value=False)
+        self.learning_rate = FloatSpinBox(label="learning rate", value=4e-4, min=1e-6, max=1.0, step=1e-4)
+        self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value="gaussian")
+        self.method = ComboBox(label="method", choices=list(METHODS), value="noise2same")
+        self.seed = SpinBox(label="seed (-1: random)", value=-1, min=-1, max=2**31 - 1)
+        self.val_fraction = FloatSpinBox(label="validation fraction", value=0.05, min=0, max=0.45, step=0.05)
+        self.advanced = Container(widgets=[self.learning_rate, self.replacement, self.method, self.seed, self.val_fraction],
+                                  labels=True, visible=False)
+        self.train_button = PushButton(text="Train")
+        self.stop_button = PushButton(text="Stop", enabled=False)
+        self.save_button = PushButton(text="Save model…", enabled=False)
+        self.compare_button = PushButton(text="Side by side", enabled=False)
+        self.residual_button = PushButton(text="Residual", enabled=False)
+        self.progress = ProgressBar(label="progress", value=0, max=1000)
+        self.status = Label(value="Pick an image layer and press Train.")
+        self.result = Label(value="")
+        self.extend([
+            self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.patch_size, self.batch_size,
+            self.max_minutes, self.max_steps, self.preset, self.device, self.show_advanced, self.advanced,
+            Container(widgets=[self.train_button, self.stop_button, self.save_button], layout="horizontal", labels=False),
+            self.progress, self.status,
+        ])
+        self.loss_plot = LossPlot()
+        self.native.layout().addWidget(self.loss_plot)
+        self.extend([self.result, Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
+        self.status.native.setWordWrap(True)
+        self.result.native.setWordWrap(True)
+
+        self.trainer: Trainer | None = None
+        self.model: Noise2SameModel | None = None
+        self.loss_history: list[dict] = []
+        self._key: _Key | None = None
+        self._worker = None
+        self._predict_worker = None
+        self._running = False  # from Train until the denoised layer is added (or a failure)
+        self._alive = True  # False once the widget is closed: late signals are ignored
+        self._source_layer = None
+        self._preview_index: tuple | None = None
+        self._last_plot = self._last_preview = 0.0
+        self._bridge = _Bridge()
+        self._bridge.event.connect(self._on_event)
+        self._bridge.preview.connect(self._on_preview)
+
+        self.layer.changed.connect(self._layer_changed)
+        self.device.changed.connect(self._device_changed)
+        self.dims.changed.connect(self._update_preview_index)
+        self.show_advanced.changed.connect(lambda v: setattr(self.advanced, "visible", v))
+        self.train_button.changed.connect(self.start_training)
+        self.stop_button.changed.connect(self.stop)
+        self.save_button.changed.connect(self._save_dialog)
+        self.compare_button.changed.connect(self.toggle_compare)
+        self.residual_button.changed.connect(self.add_residual)
+        viewer.dims.events.current_step.connect(self._update_preview_index)
+        self.native.destroyed.connect(self._shutdown)
+        self._device_changed(self.device.value)
+        self._layer_changed(self.layer.value)
+
+    # -- settings ---------------------------------------------------------------------------
+    def _layer_changed(self, layer) -> None:
+        if layer is None:
+            return
+        self.axes.value = layer_axes(layer)
+        self.dims.value = 3 if "Z" in self.axes.value and layer.data.ndim >= 3 and self.dims.value == 3 else self.dims.value
+        self._update_preview_index()
+
+    def _device_changed(self, device: str) -> None:
+        self.batch_size.value = TrainConfig(dims=self.dims.value).batch_size_for("cpu" if device == "cpu" else "cuda")
+
+    def _update_preview_index(self, *_) -> None:
+        layer = self.layer.value
+        if layer is not None:
+            try:
+                self._preview_index = current_slice(layer, self.axes.value.upper(), self.dims.value,
+                                                    self.viewer.dims.current_step)
+            except Exception:  # axes being edited: keep the last good one
+                pass
+
+    def _config(self) -> TrainConfig:
+        return TrainConfig(
+            dims=self.dims.value, preset=self.preset.value, patch_size=self.patch_size.value,
+            batch_size=self.batch_size.value, mask_percent=self.mask_percent.value, lambda_inv=self.lambda_inv.value,
+            replacement=self.replacement.value, method=self.method.value, learning_rate=self.learning_rate.value,
+            val_fraction=self.val_fraction.value, seed=None if self.seed.value < 0 else self.seed.value,
+        )
+
+    # -- training ---------------------------------------------------------------------------
+    def start_training(self) -> None:
+        if self.busy:
+            return
+        layer = self.layer.value
+        if layer is None:
+            show_warning("Pick an image layer to train on (open one with File > Open or File > Open Sample).")
+            return
+        try:
+            config = self._config()
+        except ValueError as e:
+            report(e, "Training")
+            return
+        axes = self.axes.value.strip().upper()
+        key = _Key(id(layer), tuple(layer.data.shape), axes, config.dims, config.preset)
+        if self.trainer is not None and self._key != key:
+            changed = [n for n in ("layer_id", "shape", "axes", "dims", "preset") if getattr(self._key, n) != getattr(key, n)]
+            show_info(f"Starting a new model: the {', '.join(c.replace('_id', '').replace('shape', 'image size') for c in changed)} changed since the last training.")
+            self.trainer, self.loss_history = None, []
+        elif self.trainer is not None:
+            # loss and optimiser settings may change between runs of the same model
+            self.trainer.config = config
+            for group in self.trainer.optimizer.param_groups:
+                group["lr"] = config.learning_rate
+        self._key, self._source_layer = key, layer
+        steps = self.max_steps.value or None
+        seconds = self.max_minutes.value * 60
+        self._set_running(True, "Preparing the data…")
+        self._worker = create_worker(self._train_job, layer.data, axes, config, self.device.value, steps, seconds,
+                                     _start_thread=False, _ignore_errors=True)
+        self._worker.returned.connect(self._training_done)
+        self._worker.errored.connect(lambda e: (report(e, "Training"), self._set_running(False, "Training failed.")))
+        self._worker.start()
+
+    def _train_job(self, data, axes, config, device, steps, seconds):
+        """Runs in the worker thread."""
+        if self.trainer is None:
+            training = TrainingData.from_arrays([np.asarray(data)], axes, dims=config.dims, patch_size=config.patch_size,
+                                                val_fraction=config.val_fraction, names=[self._source_layer.name])
+            self.trainer = Trainer(training, config, axes=axes, device=device)
+        trainer = self.trainer
+        self._last_preview = time.monotonic()
+
+        def on_event(event):
+            self._bridge.event.emit(event)
+            if time.monotonic() - self._last_preview >= PREVIEW_EVERY_S:
+                self._last_preview = time.monotonic()
+                preview = self._preview(trainer, data, axes)
+                trainer.net.train()
+                if preview is not None:
+                    self._bridge.preview.emit(preview)
+
+        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
+        return trainer.to_model()
+
+    def _preview(self, trainer, data, axes):
+        index = self._preview_index
+        if index is None:
+            return None
+        sub_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+        plane = np.asarray(data[index])
+        model = Noise2SameModel(trainer.net, axes, trainer.config)
+        return index, model.predict(plane, sub_axes)
+
+    def _on_event(self, event) -> None:
+        if not self._alive:
+            return
+        self.loss_history = self.trainer.history if self.trainer is not None else []
+        if event.target_step:
+            done = (event.step - (event.target_step - (self.max_steps.value or 0))) / max(1, self.max_steps.value)
+        else:
+            done = 0
+        done = max(done, event.elapsed_s / (self.max_minutes.value * 60))
+        self.progress.value = int(1000 * min(1.0, done))
+        eta = "" if event.eta_s is None else f", {event.eta_s:.0f} s left"
+        self.status.value = (f"step {event.step}: loss {event.loss:.4f} (reconstruction {event.reconstruction:.4f}, "
+                             f"invariance {event.invariance:.4f}), {event.steps_per_s:.1f} steps/s{eta}")
+        now = time.monotonic()
+        if now - self._last_plot >= PLOT_EVERY_S:
+            self._last_plot = now
+            self.loss_plot.set_history(self.loss_history)
+
+    def _on_preview(self, payload) -> None:
+        if not self._alive:
+            return
+        index, plane = payload
+        layer = self._source_layer
+        if layer is None:
+            return
+        kwargs = result_kwargs(layer, f"{layer.name}_preview")
+        full = np.zeros(layer.data.shape, np.float32) if f"{layer.name}_preview" not in self.viewer.layers else None
+        target = self.viewer.layers[kwargs["name"]].data if full is None else full
+        if target.shape != layer.data.shape:
+            target = np.zeros(layer.data.shape, np.float32)
+        target[index] = plane
+        set_or_add(self.viewer, target, kwargs).refresh()
+
+    def _training_done(self, model: Noise2SameModel) -> None:
+        if not self._alive:
+            return
+        self.model = model
+        self.loss_history = self.trainer.history
+        self.loss_plot.set_history(self.loss_history)
+        layer = self._source_layer
+        SESSION.add(f"{layer.name} ({model.summary['steps']} steps)", model)
+        s = model.summary
+        self.result.value = (f"{s['steps']} steps: loss {s['final_loss']:.4f}, reconstruction "
+                             f"{s['final_reconstruction']:.4f}, invariance {s['final_invariance']:.4f}, validation "
+                             f"{_fmt(s.get('final_val_loss'))}. D(f) = {_fmt(s.get('invariance_D'))}. {D_EXPLAINED}")
+        self.save_button.enabled = True
+        self.status.value = "Denoising the whole layer…"
+        self._predict_worker = denoise_layer_worker(model, layer, self.axes.value.upper(), self._predict_progress)
+        self._predict_worker.returned.connect(self._denoised)
+        self._predict_worker.errored.connect(lambda e: (report(e, "Denoising"), self._set_running(False, "Denoising failed.")))
+        self._predict_worker.start()
+
+    def _predict_progress(self, done: int, total: int) -> None:
+        if not self._alive:
+            return
+        self.progress.value = int(1000 * done / max(total, 1))
+
+    def _denoised(self, denoised) -> None:
+        if not self._alive:
+            return
+        layer = self._source_layer
+        set_or_add(self.viewer, denoised, result_kwargs(layer, f"{layer.name}_denoised"))
+        if f"{layer.name}_preview" in self.viewer.layers:
+            self.viewer.layers.remove(f"{layer.name}_preview")
+        self.compare_button.enabled = self.residual_button.enabled = True
+        self._set_running(False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.")
+
+    # -- controls ---------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._running
+
+    def stop(self) -> None:
+        """Stop training within a step (the weights are kept) or stop the final denoising."""
+        if self.trainer is not None:
+            self.trainer.request_stop()
+        if self._predict_worker is not None and self._predict_worker.is_running:
+            self._predict_worker.quit()
+        self.status.value = "Stopping…"
+
+    def _set_running(self, running: bool, message: str) -> None:
+        self._running = running
+        if not self._alive:
+            return
+        self.train_button.enabled = not running
+        self.stop_button.enabled = running
+        for w in (self.layer, self.axes, self.dims, self.preset, self.device, self.patch_size, self.batch_size):
+            w.enabled = not running
+        if not running:
+            self.progress.value = 0
+        self.status.value = message
+
+    def save_model(self, path) -> None:
+        if self.model is None:
+            show_warning("Train a model first.")
+            return
+        try:
+            self.model.save(path)
+        except Exception as e:
+            report(e, "Saving")
+            return
+        show_info(f"Saved {path}")
+
+    def _save_dialog(self) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        name = f"{self._source_layer.name if self._source_layer else 'model'}.n2s"
+        path, _ = QFileDialog.getSaveFileName(self.native, "Save Noise2Same model", name, "Noise2Same model (*.n2s)")
+        if path:
+            self.save_model(path if path.endswith(".n2s") else path + ".n2s")
+
+    def toggle_compare(self) -> None:
+        layer = self._source_layer
+        name = f"{layer.name}_denoised" if layer is not None else None
+        if name not in self.viewer.layers:
+            show_warning("There is no denoised layer to compare yet: train first.")
+            return
+        on = toggle_side_by_side(self.viewer, layer, self.viewer.layers[name])
+        self.compare_button.text = "Back to overlay" if on else "Side by side"
+
+    def add_residual(self) -> None:
+        layer = self._source_layer
+        name = f"{layer.name}_denoised" if layer is not None else None
+        if name not in self.viewer.layers:
+            show_warning("There is no denoised layer yet: train first.")
+            return
+        residual = np.asarray(layer.data, np.float32) - np.asarray(self.viewer.layers[name].data, np.float32)
+        kwargs = result_kwargs(layer, f"{layer.name}_residual")
+        kwargs.pop("contrast_limits", None)
+        kwargs["colormap"] = "PiYG" if not layer.rgb else None
+        set_or_add(self.viewer, residual, {k: v for k, v in kwargs.items() if v is not None})
+
+    def _shutdown(self, *_) -> None:
+        self._alive = False
+        if self.trainer is not None:
+            self.trainer.request_stop()
+        for worker in (self._worker, self._predict_worker):
+            if worker is not None and worker.is_running:
+                worker.quit()
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.4g}"

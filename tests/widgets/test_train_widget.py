@@ -1,0 +1,114 @@
+import time
+
+import numpy as np
+import pytest
+
+from napari_noise2same.examples import psnr
+from napari_noise2same.widgets.session import SESSION
+
+PLUGIN = "napari-noise2same"
+
+
+@pytest.fixture
+def train_widget(make_napari_viewer, noisy_pair):
+    viewer = make_napari_viewer()
+    noisy, clean = noisy_pair
+    layer = viewer.add_image(noisy, name="cells", scale=(0.5, 0.25), translate=(3, 4))
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.preset.value = "tiny"
+    widget.patch_size.value = 32
+    widget.batch_size.value = 8
+    widget.seed.value = 0
+    return viewer, widget, layer, clean
+
+
+def _wait_idle(qtbot, widget, timeout=60_000):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+
+def test_train_adds_a_better_denoised_layer(train_widget, qtbot):
+    viewer, widget, layer, clean = train_widget
+    assert widget.layer.value is layer and widget.axes.value == "YX"
+    widget.max_steps.value = 200
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.busy, timeout=5000)
+    _wait_idle(qtbot, widget)
+    assert "cells_denoised" in viewer.layers
+    out = viewer.layers["cells_denoised"]
+    assert out.data.shape == layer.data.shape
+    np.testing.assert_allclose(out.scale, layer.scale)
+    np.testing.assert_allclose(out.translate, layer.translate)
+    assert psnr(clean, out.data, 1.0) > psnr(clean, layer.data, 1.0) + 3
+    assert len(widget.loss_history) == 200 and {"loss", "reconstruction", "invariance"} <= set(widget.loss_history[0])
+    assert "D(f)" in widget.result.value
+    assert "cells_preview" not in viewer.layers
+    assert any(name.startswith("cells") for name in SESSION.names())
+
+
+def test_stop_within_a_second_then_continue(train_widget, qtbot):
+    viewer, widget, layer, _ = train_widget
+    widget.max_steps.value = 0
+    widget.max_minutes.value = 10
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.step >= 3, timeout=20_000)
+    t0 = time.monotonic()
+    widget.stop_button.clicked.emit()
+    qtbot.waitUntil(lambda: not widget._worker.is_running, timeout=5000)
+    assert time.monotonic() - t0 < 1.0
+    _wait_idle(qtbot, widget)
+    steps = widget.trainer.step
+    assert "cells_denoised" in viewer.layers
+    widget.max_steps.value = 5
+    widget.train_button.clicked.emit()
+    _wait_idle(qtbot, widget)
+    assert widget.trainer.step == steps + 5  # continued, not restarted
+
+
+def test_changed_setting_starts_a_new_model(train_widget, qtbot):
+    viewer, widget, layer, _ = train_widget
+    widget.max_steps.value = 3
+    widget.train_button.clicked.emit()
+    _wait_idle(qtbot, widget)
+    first = widget.trainer
+    widget.preset.value = "fast"
+    widget.train_button.clicked.emit()
+    _wait_idle(qtbot, widget)
+    assert widget.trainer is not first and widget.trainer.step == 3
+
+
+def test_compare_residual_and_save(train_widget, qtbot, tmp_path):
+    viewer, widget, layer, _ = train_widget
+    widget.max_steps.value = 3
+    widget.train_button.clicked.emit()
+    _wait_idle(qtbot, widget)
+    widget.compare_button.clicked.emit()
+    assert viewer.grid.enabled and layer.visible and viewer.layers["cells_denoised"].visible
+    widget.compare_button.clicked.emit()
+    assert not viewer.grid.enabled
+    widget.residual_button.clicked.emit()
+    residual = viewer.layers["cells_residual"].data
+    np.testing.assert_allclose(residual, layer.data - viewer.layers["cells_denoised"].data, atol=1e-5)
+    widget.save_model(tmp_path / "m.n2s")
+    assert (tmp_path / "m.n2s").is_file()
+
+
+def test_no_layer_is_a_notification_not_a_crash(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.train_button.clicked.emit()
+    assert not widget.busy and widget.trainer is None
+
+
+def test_too_small_layer_reports_instead_of_raising(make_napari_viewer, qtbot, monkeypatch):
+    import napari_noise2same.widgets.train as train_module
+
+    messages = []
+    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(str(e)))
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((16, 16), 3.0, np.float32), name="flat")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.max_steps.value = 2
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
+    assert "constant" in messages[0]
+    assert widget.train_button.enabled
