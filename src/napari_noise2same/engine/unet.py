@@ -85,6 +85,8 @@ class UNet(nn.Module):
         self.up1 = convT(2 * w, w, 2, stride=2)
         self.dec1 = ResBlock(d, 2 * w, w)
         self.head = nn.Sequential(norm(w), nn.ReLU(inplace=True), conv(w, config.out_channels, 1))
+        for up in (self.up1, self.up2):
+            _init_as_nearest_upsampling(up)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s1 = self.enc1(self.stem(x))
@@ -98,6 +100,15 @@ class UNet(nn.Module):
     def context(self) -> int:
         """Pixels of context each output pixel needs on either side (receptive-field radius)."""
         return 24
+
+
+@torch.no_grad()
+def _init_as_nearest_upsampling(up: nn.Module) -> None:
+    """Start a 2x2 stride-2 transposed convolution as a 1x1 convolution followed by nearest
+    upsampling (ICNR initialisation, Aitken et al. 2017): the same layer, but free of the
+    checkerboard pattern that a random start leaves in the first few hundred steps."""
+    first = up.weight[(slice(None), slice(None)) + (slice(0, 1),) * (up.weight.ndim - 2)]
+    up.weight.copy_(first.expand_as(up.weight))
 
 
 def channels_last(dims: int) -> torch.memory_format:

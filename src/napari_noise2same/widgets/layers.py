@@ -69,12 +69,12 @@ def toggle_side_by_side(viewer, left, right) -> bool:
         grid.enabled = False
         for layer in viewer.layers:
             layer.visible = layer.metadata.pop("n2s_was_visible", layer.visible)
+        viewer.reset_view()
         return False
     for layer in viewer.layers:
         layer.metadata["n2s_was_visible"] = layer.visible
         layer.visible = layer in (left, right)
-    # grid mode shows layers in reverse order: keep the original on the left
     grid.stride = 1
-    grid.shape = (1, -1) if hasattr(grid, "shape") else grid.shape
     grid.enabled = True
+    viewer.reset_view()
     return True

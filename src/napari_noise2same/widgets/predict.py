@@ -39,6 +39,7 @@ class PredictWidget(Container):
         self.extend([self.source, self.model_file, self.model_info, self.layers, self.tile_size, self.overlap, self.tta,
                      self.device, Container(widgets=[self.denoise_button, self.stop_button], layout="horizontal", labels=False),
                      self.progress, self.status])
+        self.native.setMaximumWidth(460)
         self.model = None
         self._worker = None
         self._queue: list = []

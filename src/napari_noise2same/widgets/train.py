@@ -84,13 +84,16 @@ class TrainWidget(Container):
             self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.patch_size, self.batch_size,
             self.max_minutes, self.max_steps, self.preset, self.device, self.show_advanced, self.advanced,
             Container(widgets=[self.train_button, self.stop_button, self.save_button], layout="horizontal", labels=False),
-            self.progress, self.status,
+            self.progress, Container(widgets=[self.status], labels=False),
         ])
         self.loss_plot = LossPlot()
         self.native.layout().addWidget(self.loss_plot)
-        self.extend([self.result, Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
-        self.status.native.setWordWrap(True)
-        self.result.native.setWordWrap(True)
+        self.extend([Container(widgets=[self.result], labels=False),
+                     Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
+        for label, lines in ((self.status, 3), (self.result, 3)):
+            label.native.setWordWrap(True)
+            label.native.setMinimumHeight(lines * label.native.fontMetrics().lineSpacing() + 4)
+        self.native.setMaximumWidth(460)
 
         self.trainer: Trainer | None = None
         self.model: Noise2SameModel | None = None
@@ -255,9 +258,11 @@ class TrainWidget(Container):
         layer = self._source_layer
         SESSION.add(f"{layer.name} ({model.summary['steps']} steps)", model)
         s = model.summary
-        self.result.value = (f"{s['steps']} steps: loss {s['final_loss']:.4f}, reconstruction "
-                             f"{s['final_reconstruction']:.4f}, invariance {s['final_invariance']:.4f}, validation "
-                             f"{_fmt(s.get('final_val_loss'))}. D(f) = {_fmt(s.get('invariance_D'))}. {D_EXPLAINED}")
+        self.result.value = (f"{s['steps']} steps: loss {s['final_loss']:.3f} (reconstruction "
+                             f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}), validation "
+                             f"{_fmt(s.get('final_val_loss'))}\nD(f) = {_fmt(s.get('invariance_D'))} "
+                             "(0: blind spot; hover for more)")
+        self.result.tooltip = D_EXPLAINED
         self.save_button.enabled = True
         self.status.value = "Denoising the whole layer…"
         self._predict_worker = denoise_layer_worker(model, layer, self.axes.value.upper(), self._predict_progress)
