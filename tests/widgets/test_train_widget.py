@@ -112,3 +112,17 @@ def test_too_small_layer_reports_instead_of_raising(make_napari_viewer, qtbot, m
     qtbot.waitUntil(lambda: bool(messages), timeout=10_000)
     assert "constant" in messages[0]
     assert widget.train_button.enabled
+
+
+def test_closing_napari_stops_the_worker(make_napari_viewer, qtbot, noisy_pair):
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy_pair[0], name="closing")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.preset.value, widget.patch_size.value, widget.batch_size.value = "tiny", 32, 4
+    widget.max_minutes.value = 10
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.trainer is not None and widget.trainer.step >= 2, timeout=20_000)
+    trainer, worker = widget.trainer, widget._worker
+    viewer.close()
+    qtbot.waitUntil(lambda: not worker.is_running, timeout=5000)
+    assert trainer.stop_requested
