@@ -2,7 +2,8 @@
 
 Axes come back in this package's letters (S T C Z Y X): tifffile's RGB sample
 axis 'S' becomes C, and axes it cannot name (I, Q, ...) become S (samples)
-unless the caller says otherwise.
+unless the caller says otherwise.  TIFFs larger than ``LAZY_MEMORY_FRACTION``
+of the available memory open lazily, as dask arrays over tifffile's Zarr store.
 """
 
 from __future__ import annotations
@@ -17,18 +18,28 @@ import tifffile
 
 from ..engine.atomic import atomic_write
 from ..errors import ImageError
+from .tiff_metadata import (
+    LENGTH_IN_UM, MICRO, TiffWarnings, check_complete, normalise_unit, our_axes, pick_series, read_metadata,
+)
+
+_our_axes = our_axes  # older name, kept for callers
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = TIFF_SUFFIXES + (".png",)
+LAZY_MEMORY_FRACTION = 0.25  # open lazily when the image needs more than this share of free memory
+IMAGEJ_DTYPES = (np.uint8, np.uint16, np.int16, np.float32)
 
 
 @dataclass
 class ImageFile:
-    data: np.ndarray
+    data: np.ndarray  # or a dask array when opened lazily
     axes: str
     pixel_size: dict[str, float] = field(default_factory=dict)  # axis letter -> size in `unit`
     unit: str | None = None
     path: Path | None = None
+    time_interval: float | None = None  # seconds between T steps
+    channel_names: list[str] = field(default_factory=list)
+    rgb: bool = False  # 8-bit RGB(A) picture, C last
 
 
 def find_inputs(inputs: list[str]) -> list[Path]:
@@ -53,21 +64,35 @@ def find_inputs(inputs: list[str]) -> list[Path]:
     return found
 
 
-def read_image(path: str | os.PathLike) -> ImageFile:
+def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
+    """Read a TIFF or PNG. ``lazy``: True gives a dask array, None only for TIFFs too big for memory."""
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path} does not exist; check the path")
     suffix = path.suffix.lower()
     try:
         if suffix in TIFF_SUFFIXES:
-            return _read_tiff(path)
+            return _read_tiff(path, lazy)
         if suffix == ".png":
             return _read_png(path)
-    except ImageError:
-        raise
+    except ImageError as e:
+        if str(path) in str(e):
+            raise
+        raise ImageError(f"cannot read {path}: {e}") from None
     except Exception as e:
-        raise ImageError(f"cannot read {path} as an image ({type(e).__name__}: {e}); is the file complete?") from None
+        kind = "TIFF" if suffix in TIFF_SUFFIXES else "PNG"
+        raise ImageError(
+            f"cannot read {path}: it is not a valid {kind} file or it is damaged ({type(e).__name__}: {e}); "
+            f"copy or export it again as {kind}"
+        ) from None
     raise ImageError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+
+
+def lazy_threshold_bytes() -> int:
+    """Images larger than this open lazily."""
+    import psutil
+
+    return int(LAZY_MEMORY_FRACTION * psutil.virtual_memory().available)
 
 
 def _read_png(path: Path) -> ImageFile:
@@ -78,88 +103,88 @@ def _read_png(path: Path) -> ImageFile:
     axes = "YXC" if data.ndim == 3 else "YX"
     if data.ndim == 3 and data.shape[-1] == 4:
         data = data[..., :3]  # drop alpha
-    return ImageFile(data, axes, path=path)
+    return ImageFile(data, axes, path=path, rgb=data.ndim == 3 and data.dtype == np.uint8)
 
 
-def _read_tiff(path: Path) -> ImageFile:
-    with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        data = series.asarray()
-        axes = _our_axes(series.axes)
-        pixel_size, unit = {}, None
-        if tif.is_imagej and tif.imagej_metadata:
-            ij = tif.imagej_metadata
-            unit = ij.get("unit")
-            if ij.get("spacing"):
-                pixel_size["Z"] = float(ij["spacing"])
-            pixel_size.update(_resolution(series.pages[0] if series.pages else tif.pages[0]))
-        elif tif.is_ome and tif.ome_metadata:
-            pixel_size, unit = _ome_sizes(tif.ome_metadata)
-        else:
-            pixel_size.update(_resolution(tif.pages[0]))
-    if unit in ("micron", "\\u00B5m", "um"):
-        unit = "µm"
-    return ImageFile(data, axes, {k: v for k, v in pixel_size.items() if k in axes}, unit, path)
+def _read_tiff(path: Path, lazy: bool | None) -> ImageFile:
+    with TiffWarnings() as warnings, tifffile.TiffFile(path) as tif:
+        index = pick_series(tif)
+        check_complete(tif, index, path.stat().st_size, warnings.messages)
+        series = tif.series[index]
+        meta = read_metadata(tif, index)
+        if lazy is None:
+            lazy = series.nbytes > lazy_threshold_bytes()
+        data = _lazy_array(tif, index) if lazy else series.asarray(level=0)
+    return ImageFile(
+        data, meta.axes, meta.pixel_size, meta.unit, path,
+        time_interval=meta.time_interval, channel_names=meta.channel_names, rgb=meta.rgb,
+    )
 
 
-def _our_axes(tiff_axes: str) -> str:
-    out = []
-    for a in tiff_axes.upper():
-        a = {"S": "C"}.get(a, a)
-        if a not in "TCZYX" or a in out:
-            a = "S" if "S" not in out else None
-        if a is None:
-            raise ImageError(f"cannot map the TIFF axes {tiff_axes!r}; pass --axes")
-        out.append(a)
-    return "".join(out)
+def _lazy_array(tif: tifffile.TiffFile, index: int):
+    """A dask array over the full-resolution level; planes are read when computed."""
+    import dask.array as da
+    import zarr
+
+    store = tif.aszarr(series=index, level=0)
+    return da.from_zarr(zarr.open(store, mode="r"))
 
 
-def _resolution(page) -> dict[str, float]:
-    sizes = {}
-    for tag, axis in (("XResolution", "X"), ("YResolution", "Y")):
-        t = page.tags.get(tag)
-        if t is not None:
-            num, den = t.value
-            if num and den and num != den:  # 1/1 is tifffile's "unset"
-                sizes[axis] = den / num
-    return sizes
+def write_tiff(
+    path: str | os.PathLike, data, axes: str, pixel_size=None, unit=None, *,
+    time_interval: float | None = None, channel_names=None, rgb: bool = False,
+) -> Path:
+    """Write ``data`` atomically: ImageJ hyperstack when the axes allow, else OME-TIFF.
 
-
-def _ome_sizes(xml: str) -> tuple[dict[str, float], str | None]:
-    import xml.etree.ElementTree as ET
-
-    root = ET.fromstring(xml)
-    pixels = next((el for el in root.iter() if el.tag.endswith("Pixels")), None)
-    if pixels is None:
-        return {}, None
-    sizes = {a: float(pixels.get(f"PhysicalSize{a}")) for a in "XYZ" if pixels.get(f"PhysicalSize{a}")}
-    return sizes, pixels.get("PhysicalSizeXUnit", "µm" if sizes else None)
-
-
-def write_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size=None, unit=None) -> Path:
-    """Write ``data`` atomically: ImageJ hyperstack when the axes allow, else OME-TIFF."""
+    ``pixel_size`` maps X/Y/Z to sizes in ``unit``; ``time_interval`` is seconds per T step;
+    ``channel_names`` label the C axis; ``rgb`` keeps a trailing C of 3 or 4 uint8 samples as RGB(A).
+    float64 is stored as float32.
+    """
     path = Path(path)
-    pixel_size = pixel_size or {}
-    ij_axes = axes.replace("S", "T") if "T" not in axes else axes
-    order = [a for a in "TZCYX" if a in ij_axes]
-    imagej = sorted(ij_axes, key="TZCYX".index) == list(ij_axes) and len(order) == len(ij_axes)
-    kwargs: dict = {}
+    data = np.asarray(data)
+    if data.dtype == np.float64:
+        data = data.astype(np.float32)
+    elif data.dtype == bool:
+        data = data.astype(np.uint8)
+    data, axes = _yx_last(data, axes.upper())
+    pixel_size = {a: float(s) for a, s in (pixel_size or {}).items() if a in axes}
+    unit = normalise_unit(unit)
+    rgb = rgb and axes.endswith("YXC") and data.shape[-1] in (3, 4) and data.dtype == np.uint8
+    samples = axes.endswith("YXC")  # a trailing C is stored as samples of each pixel
+    names = [str(n) for n in channel_names or []]
+    if "C" not in axes or len(names) != data.shape[axes.index("C")]:
+        names = []
+    kwargs: dict = {"photometric": "rgb" if rgb else "minisblack"}
+    if samples:
+        kwargs["planarconfig"] = "contig"
     if "X" in pixel_size and "Y" in pixel_size:
         kwargs["resolution"] = (1.0 / pixel_size["X"], 1.0 / pixel_size["Y"])
-    if imagej:
+    ij_axes = axes.replace("S", "T") if "T" not in axes else axes
+    ij_axes = ij_axes[:-1] + "S" if rgb else ij_axes
+    if _imagej_order(ij_axes) and data.dtype in IMAGEJ_DTYPES and (rgb or not samples):
         meta = {"axes": ij_axes}
         if unit:
-            meta["unit"] = "micron" if unit == "µm" else unit
+            meta["unit"] = "micron" if unit == MICRO else unit
         if "Z" in pixel_size:
             meta["spacing"] = pixel_size["Z"]
+        if time_interval and "T" in ij_axes:
+            meta["finterval"] = float(time_interval)
+        if names:
+            planes = int(np.prod([n for a, n in zip(ij_axes, data.shape) if a in "TZC"], dtype=np.int64))
+            meta["Labels"] = [names[i % len(names)] for i in range(planes)]  # C varies fastest
         kwargs.update(imagej=True, metadata=meta)
-        if data.dtype == np.float64:
-            data = data.astype(np.float32)
     else:
-        meta = {"axes": axes.replace("S", "Q")}
-        for a in "XYZ":
-            if a in pixel_size:
-                meta[f"PhysicalSize{a}"] = pixel_size[a]
+        ome_axes = axes.replace("S", "Q")
+        meta = {"axes": ome_axes[:-1] + "S" if samples else ome_axes}
+        if unit is None or unit in LENGTH_IN_UM:
+            for a, size in pixel_size.items():
+                meta[f"PhysicalSize{a}"] = size
+                if unit:
+                    meta[f"PhysicalSize{a}Unit"] = unit
+        if time_interval and "T" in axes:
+            meta.update(TimeIncrement=float(time_interval), TimeIncrementUnit="s")
+        if names and not samples:
+            meta["Channel"] = {"Name": names}
         kwargs.update(ome=True, metadata=meta)
     if path.exists() and not os.access(path, os.W_OK):
         raise ImageError(f"cannot overwrite {path}; choose another output folder")
@@ -168,3 +193,19 @@ def write_tiff(path: str | os.PathLike, data: np.ndarray, axes: str, pixel_size=
     except PermissionError:
         raise ImageError(f"cannot write to {path.parent}; choose a writable output folder") from None
     return path
+
+
+def _yx_last(data: np.ndarray, axes: str) -> tuple[np.ndarray, str]:
+    """Move Y and X next to each other at the end (before a trailing C): TIFF stores YX planes."""
+    if len(axes) != data.ndim or len(set(axes)) != len(axes) or not {"Y", "X"} <= set(axes):
+        raise ImageError(f"cannot save a {data.ndim}-D image with axes {axes!r}: name each axis once, with Y and X")
+    if axes.endswith("YX") or axes.endswith("YXC"):
+        return data, axes
+    order = [a for a in axes if a not in "YX"] + ["Y", "X"]
+    return np.transpose(data, [axes.index(a) for a in order]), "".join(order)
+
+
+def _imagej_order(axes: str) -> bool:
+    """ImageJ hyperstacks are a subset of T Z C Y X in this order, with RGB samples S last."""
+    core = axes[:-1] if axes.endswith("S") else axes
+    return core.endswith("YX") and all(a in "TZCYX" for a in core) and list(core) == sorted(core, key="TZCYX".index)
