@@ -55,3 +55,34 @@ def test_stop_aborts_prediction():
     model = random_model()
     with pytest.raises(InterruptedError):
         model.predict(image((256, 256)), "YX", tile_size=64, overlap=16, should_stop=lambda: True)
+
+
+def test_lazy_input_gives_the_same_result_slab_by_slab():
+    da = pytest.importorskip("dask.array")
+    from napari_noise2same.engine.predict import iter_denoised
+
+    model = random_model(dims=3)
+    x = image((40, 70, 76))
+    kw = dict(tile_size=(16, 64, 64), overlap=(8, 32, 32))
+    eager = model.predict(x, "ZYX", **kw)
+    lazy = model.predict(da.from_array(x, chunks=(1, 70, 76)), "ZYX", **kw)
+    np.testing.assert_array_equal(eager, lazy)
+    slabs = [block.shape[0] for _, block in iter_denoised(model, x, "ZYX", **kw)]
+    assert sum(slabs) == 40 and max(slabs) <= 16  # never more than one tile-deep slab at a time
+
+
+def test_tiny_and_odd_sizes_are_padded_not_refused():
+    model = random_model(dims=3)
+    x = image((3, 5, 11))  # smaller than the network's minimum input on every axis
+    out = model.predict(x, "ZYX")
+    assert out.shape == x.shape and np.isfinite(out).all()
+
+
+def test_constant_and_nan_images_are_refused():
+    model = random_model()
+    with pytest.raises(ImageError, match="constant"):
+        model.predict(np.full((32, 32), 7, np.uint16), "YX")
+    x = image((32, 32))
+    x[3, 4] = np.nan
+    with pytest.raises(ImageError, match="NaN"):
+        model.predict(x, "YX")

@@ -1,10 +1,11 @@
-"""Training data: normalised images, on-the-fly patches, augmentation, validation split.
+"""Training data: per-image normalisation, on-the-fly patches, augmentation, validation split.
 
 Each image is standardised per channel by its own mean and std (kept, to be
-stored with the model).  Patches are cut at random from the training region of
-a random image each step, so memory holds the images, never all patches.  A
-strip at the end of the Y axis (or whole samples, where there are several) is
-kept out for validation.
+stored with the model).  Patches are read from the images as they are given
+(numpy, or lazy dask/zarr arrays that never load whole) and normalised when
+cut, one random patch of a random image each time, so memory holds the images
+at most, never all patches, never a float copy.  A strip at the end of the Y
+axis (or whole samples, where there are several) is kept out for validation.
 """
 
 from __future__ import annotations
@@ -14,26 +15,50 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ImageError
-from .axes import make_layout, to_canonical
+from .arrays import channel_stats, read_block, sample_shape, spatial_shape
+from .axes import Layout, make_layout, to_canonical
 from .unet import SIZE_MULTIPLE
 
 MIN_VAL_ROWS = 32  # a held-out strip is at least this many rows
 MIN_SIZE = 8  # smallest spatial size the network takes (two 2x downsamplings, then a 3x3 conv)
 
 
-def standardise(image: np.ndarray, name: str = "image") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(N, C, *spatial) -> normalised float32, per-channel mean and std."""
-    image = np.asarray(image, dtype=np.float32)
-    if not np.isfinite(image).all():
-        raise ImageError(f"{name} contains NaN or infinite values; replace them (e.g. by 0) before denoising")
-    axes = (0,) + tuple(range(2, image.ndim))
-    mean = image.mean(axis=axes, dtype=np.float64)
-    std = image.std(axis=axes, dtype=np.float64)
-    if np.any(std == 0):
-        raise ImageError(f"{name} is constant (zero standard deviation); there is no noise to remove")
-    shape = (1, -1) + (1,) * (image.ndim - 2)
-    normalised = (image - mean.reshape(shape).astype(np.float32)) / std.reshape(shape).astype(np.float32)
-    return normalised, mean.astype(np.float32), std.astype(np.float32)
+@dataclass
+class Source:
+    """One training image as given, with its layout and per-channel statistics."""
+
+    array: object  # numpy array, or a lazy array (dask, zarr) read patch by patch
+    layout: Layout
+    mean: np.ndarray  # (C,)
+    std: np.ndarray  # (C,)
+
+    @property
+    def samples(self) -> int:
+        return int(np.prod(sample_shape(self.layout), dtype=np.int64))
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return spatial_shape(self.layout)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Canonical (samples, channels, *spatial) shape."""
+        return (self.samples, self.layout.channels, *self.spatial)
+
+    def read(self, sample: int, region: tuple[slice, ...]) -> np.ndarray:
+        """Normalised float32 (C, *region) of one sample."""
+        shape = (-1,) + (1,) * len(self.spatial)
+        return (read_block(self.array, self.layout, sample, region) - self.mean.reshape(shape)) / self.std.reshape(shape)
+
+    @classmethod
+    def from_array(cls, array, axes: str, dims: int, name: str) -> "Source":
+        layout = make_layout(tuple(np.shape(array)), axes, dims)
+        if min(spatial_shape(layout)) < MIN_SIZE:  # tiny: take it whole and pad it (cheap)
+            canon = pad_to_min(to_canonical(np.asarray(array, dtype=np.float32), layout), MIN_SIZE)
+            layout = make_layout(canon.shape, "SC" + layout.spatial_axes, dims)
+            array = canon
+        mean, std = channel_stats(array, layout, name)
+        return cls(array, layout, mean, std)
 
 
 def pad_to_min(image: np.ndarray, minimum: int) -> np.ndarray:
@@ -43,52 +68,57 @@ def pad_to_min(image: np.ndarray, minimum: int) -> np.ndarray:
 
 @dataclass
 class TrainingData:
-    """Normalised training images in (N, C, *spatial) and a sampler of patches."""
+    """Training images and a sampler of normalised (N, C, *spatial) patches."""
 
-    images: list[np.ndarray]
-    means: list[np.ndarray]
-    stds: list[np.ndarray]
+    sources: list[Source]
     dims: int
     patch_size: tuple[int, ...]
-    train_regions: list[tuple[int, slice, slice]]
+    train_regions: list[tuple[int, slice, slice]]  # (source, samples, Y rows)
     val_regions: list[tuple[int, slice, slice]] = field(default_factory=list)
 
     @property
     def channels(self) -> int:
-        return self.images[0].shape[1]
+        return self.sources[0].layout.channels
+
+    @property
+    def means(self) -> list[np.ndarray]:
+        return [s.mean for s in self.sources]
+
+    @property
+    def stds(self) -> list[np.ndarray]:
+        return [s.std for s in self.sources]
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        """Canonical (samples, channels, *spatial) shape of each image."""
+        return [s.shape for s in self.sources]
 
     @classmethod
     def from_arrays(
         cls,
-        arrays: list[np.ndarray],
+        arrays: list,
         axes: list[str] | str,
         dims: int = 2,
         patch_size: int | tuple[int, ...] = 64,
         val_fraction: float = 0.05,
         names: list[str] | None = None,
     ) -> "TrainingData":
-        if not arrays:
+        """``arrays``: numpy or lazy arrays with the given ``axes`` (one string, or one per array)."""
+        if not len(arrays):
             raise ImageError("no training images given")
         axes_list = [axes] * len(arrays) if isinstance(axes, str) else list(axes)
         names = names or [f"image {i + 1}" for i in range(len(arrays))]
-        images, means, stds = [], [], []
-        for array, ax, name in zip(arrays, axes_list, names):
-            layout = make_layout(np.shape(array), ax, dims)
-            canon = to_canonical(np.asarray(array), layout)
-            normalised, mean, std = standardise(canon, name)
-            images.append(pad_to_min(normalised, MIN_SIZE))
-            means.append(mean)
-            stds.append(std)
-        channels = {im.shape[1] for im in images}
+        sources = [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names)]
+        channels = {s.layout.channels for s in sources}
         if len(channels) > 1:
             raise ImageError(f"training images have different channel counts {sorted(channels)}; train one model per channel layout")
-        patch = _fit_patch(patch_size, dims, images, val_fraction)
-        train, val = _split(images, patch, val_fraction)
-        return cls(images, means, stds, dims, patch, train, val)
+        patch = _fit_patch(patch_size, dims, [s.spatial for s in sources])
+        train, val = _split([s.shape for s in sources], patch, val_fraction)
+        return cls(sources, dims, patch, train, val)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, batch_size: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:
-        weights = np.array([_region_pixels(self.images[i], s, y) for i, s, y in self.train_regions], float)
+        weights = np.array([_region_pixels(self.sources[i].shape, s, y) for i, s, y in self.train_regions], float)
         picks = rng.choice(len(self.train_regions), size=batch_size, p=weights / weights.sum())
         batch = np.empty((batch_size, self.channels, *self.patch_size), dtype=np.float32)
         for b, r in enumerate(picks):
@@ -111,33 +141,32 @@ class TrainingData:
         return np.stack(out)
 
     def _crop(self, i, samples, rows, size, rng) -> np.ndarray:
-        image = self.images[i]
+        source = self.sources[i]
         n = rng.integers(samples.start, samples.stop)
-        spatial = image.shape[2:]
-        starts = [rng.integers(0, s - p + 1) for s, p in zip(spatial, size)]
+        starts = [rng.integers(0, s - p + 1) for s, p in zip(source.spatial, size)]
         starts[-2] = rng.integers(rows.start, rows.stop - size[-2] + 1)
-        index = (n, slice(None)) + tuple(slice(s, s + p) for s, p in zip(starts, size))
-        return image[index]
+        return source.read(n, tuple(slice(s, s + p) for s, p in zip(starts, size)))
 
 
 def _floor_multiple(n: int) -> int:
     return max(SIZE_MULTIPLE, n // SIZE_MULTIPLE * SIZE_MULTIPLE)
 
 
-def _fit_patch(patch_size, dims, images, val_fraction) -> tuple[int, ...]:
+def _fit_patch(patch_size, dims, spatial_shapes) -> tuple[int, ...]:
     if isinstance(patch_size, int):
         patch_size = (16, patch_size, patch_size) if dims == 3 else (patch_size, patch_size)
     patch_size = tuple(int(p) for p in patch_size)
     if len(patch_size) != dims:
         raise ImageError(f"patch size {patch_size} does not match a {dims}D model")
-    smallest = np.min([im.shape[2:] for im in images], axis=0)
+    smallest = np.min(spatial_shapes, axis=0)
     return tuple(min(_floor_multiple(p), _floor_multiple(int(s))) for p, s in zip(patch_size, smallest))
 
 
-def _split(images, patch, val_fraction):
+def _split(shapes, patch, val_fraction):
+    """Train and validation regions (image, samples, Y rows) of images of canonical ``shapes``."""
     train, val = [], []
-    for i, im in enumerate(images):
-        n, rows = im.shape[0], im.shape[-2]
+    for i, shape in enumerate(shapes):
+        n, rows = shape[0], shape[-2]
         all_samples, all_rows = slice(0, n), slice(0, rows)
         if val_fraction <= 0:
             train.append((i, all_samples, all_rows))
@@ -156,8 +185,8 @@ def _split(images, patch, val_fraction):
     return train, val
 
 
-def _region_pixels(image, samples, rows) -> int:
-    return (samples.stop - samples.start) * (rows.stop - rows.start) * int(np.prod(image.shape[2:])) // image.shape[-2]
+def _region_pixels(shape, samples, rows) -> int:
+    return (samples.stop - samples.start) * (rows.stop - rows.start) * int(np.prod(shape[2:])) // shape[-2]
 
 
 def _augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:

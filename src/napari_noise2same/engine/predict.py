@@ -2,89 +2,152 @@
 
 Any axes order goes in and the same comes out, as float32 in the input's
 intensity scale.  Each image is standardised by its own per-channel mean and
-std (as in training) and de-standardised afterwards.  Tiles start on multiples
-of the network's size multiple and overlap by at least twice its receptive
-radius; within each overlap the two tiles are cross-faded linearly over the
-middle half, so every output pixel comes from a tile that saw enough context.
+std (as in training) and de-standardised afterwards.
+
+The input may be a numpy array or a lazy one (dask, zarr, memory map): samples
+(time points, planes of a 2D model) are read one at a time, and within a sample
+the tiles are processed in slabs along the first spatial axis (Z for 3D models),
+so :func:`iter_denoised` holds only a slab of input and output in memory.
+:func:`predict` collects its output into one array.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import ImageError
-from .axes import from_canonical, make_layout, to_canonical
-from .data import standardise
+from .arrays import block_index, channel_stats, read_block, sample_shape, spatial_shape, to_input_order
+from .axes import Layout, make_layout
 from .devices import resolve_device
-from .unet import SIZE_MULTIPLE, channels_last
-
-#: activations budget (float32 elements per network width channel) above which we tile
-WHOLE_IMAGE_BYTES = 1.5 * 2**30
+from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
+from .unet import channels_last
 
 
-def predict(
+def predict(model, image, axes: str, **kwargs) -> np.ndarray:
+    """Denoise ``image`` whose axes are ``axes``; returns float32 of the same shape.
+
+    Keyword arguments are those of :func:`iter_denoised`.
+    """
+    layout = _layout(model, image, axes)
+    out = np.empty(layout.shape, dtype=np.float32)
+    for index, block in iter_denoised(model, image, axes, **kwargs):
+        out[index] = block
+    return out
+
+
+def iter_denoised(
     model,
-    image: np.ndarray,
+    image,
     axes: str,
     *,
     tile_size: int | tuple[int, ...] | None = None,
-    overlap: int | None = None,
+    overlap: int | tuple[int, ...] | None = None,
     tta: bool = False,
     device: str | torch.device | None = None,
-    batch_size: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-) -> np.ndarray:
-    """Denoise ``image`` whose axes are ``axes``; returns float32 of the same shape.
+) -> Iterator[tuple[tuple, np.ndarray]]:
+    """Yield ``(index, block)``: ``out[index] = block`` fills the denoised image piece by piece.
 
-    ``tile_size`` None picks whole-image prediction when the activations fit in
+    Blocks come in the input's order of samples, each sample in slabs along its
+    first spatial axis, with the axes of ``image`` (float32, input intensity scale).
+    ``tile_size`` None picks whole-sample prediction when the activations fit in
     about 1.5 GB, else tiles of 512 px (2D) or 32x256x256 (3D).  ``tta`` averages
     the 8 rotations and flips of the YX plane.  ``on_progress(done, total)`` is
     called per tile; ``should_stop()`` returning True aborts with InterruptedError.
     """
-    layout = make_layout(np.shape(image), axes, model.dims)
+    layout = _layout(model, image, axes)
+    device = resolve_device(device) if device is not None else next(model.net.parameters()).device
+    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
+    mean, std = (v.reshape((-1,) + (1,) * model.dims) for v in channel_stats(image, layout))
+    spatial = spatial_shape(layout)
+    tiles = tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
+    plan = [tile_starts(s, t, o) for s, t, o in zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles))]
+    samples = list(np.ndindex(*sample_shape(layout)))
+    total, done = len(samples) * int(np.prod([len(p) for p in plan])), 0
+
+    def tick():
+        nonlocal done
+        if should_stop is not None and should_stop():
+            raise InterruptedError("prediction stopped")
+        done += 1
+        if on_progress is not None:
+            on_progress(done, total)
+
+    for sample in samples:
+        def read(lo, hi, sample=sample):
+            return (read_block(image, layout, sample, (slice(lo, hi),)) - mean) / std
+
+        for lo, hi, block in _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
+            yield block_index(layout, sample, (slice(lo, hi),)), to_input_order(block * std + mean, layout)
+
+
+def _layout(model, image, axes: str) -> Layout:
+    layout = make_layout(tuple(np.shape(image)), axes, model.dims)
     if layout.channels != model.channels:
         raise ImageError(
             f"the model expects {model.channels} channel(s) but the image has {layout.channels} "
             f"(axes {layout.axes}, shape {tuple(np.shape(image))}); check the axes or use a matching model"
         )
-    device = resolve_device(device) if device is not None else next(model.net.parameters()).device
-    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
-    canon = to_canonical(np.asarray(image), layout)
-    normalised, mean, std = standardise(canon, "the image")
-    spatial = normalised.shape[2:]
-    tiles = _tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
-    ov = _overlap(overlap, tiles)
-    out = np.empty(normalised.shape, dtype=np.float32)
-    plan = [_tile_starts(s, t, o) for s, t, o in zip(_padded(spatial), tiles, ov)]
-    total = normalised.shape[0] * int(np.prod([len(p) for p in plan]))
-    done = 0
-    for n in range(normalised.shape[0]):
-        padded = _pad_to_multiple(normalised[n])
-        result = np.zeros(padded.shape, dtype=np.float32)
-        weight = np.zeros(padded.shape[1:], dtype=np.float32)
-        for starts in itertools.product(*plan):
-            if should_stop is not None and should_stop():
-                raise InterruptedError("prediction stopped")
-            region = tuple(slice(s, s + t) for s, t in zip(starts, tiles))
-            w = _blend_window(starts, tiles, plan, padded.shape[1:])
-            tile = _run(net, padded[(slice(None), *region)], device, tta)
-            result[(slice(None), *region)] += tile * w
-            weight[region] += w
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total)
-        crop = tuple(slice(0, s) for s in spatial)
-        out[n] = (result / weight)[(slice(None), *crop)]
-    shape = (1, -1) + (1,) * len(spatial)
-    out = out * std.reshape(shape) + mean.reshape(shape)
-    return from_canonical(out, layout).astype(np.float32, copy=False)
+    return layout
+
+
+# -- the tile loop ---------------------------------------------------------------------------
+def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
+    """Yield (lo, hi, block) slabs of one sample's output along its first spatial axis.
+
+    ``read(lo, hi)`` gives normalised (C, hi - lo, *rest) rows of the sample.  Tiles are
+    processed row of tiles by row of tiles; rows of output that no later tile touches are
+    final and leave the accumulators, so memory holds about one tile-deep slab.
+    """
+    padded = tuple(max(MIN_INPUT, p) for p in padded_shape(spatial))
+    first, depth = spatial[0], tiles[0]
+    acc = weight = None
+    acc_lo = 0  # first row held in the accumulators
+    for i, z0 in enumerate(plan[0]):
+        z1 = z0 + depth
+        slab = _padded_rows(read, z0, z1, spatial, padded)
+        grow = z1 - acc_lo - (0 if acc is None else acc.shape[1])
+        if acc is None:
+            acc = np.zeros((slab.shape[0], z1 - acc_lo, *padded[1:]), np.float32)
+            weight = np.zeros((z1 - acc_lo, *padded[1:]), np.float32)
+        elif grow > 0:
+            acc = np.concatenate([acc, np.zeros((acc.shape[0], grow, *padded[1:]), np.float32)], axis=1)
+            weight = np.concatenate([weight, np.zeros((grow, *padded[1:]), np.float32)], axis=0)
+        for rest in itertools.product(*plan[1:]):
+            starts = (z0, *rest)
+            inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:]))
+            w = blend_window(starts, tiles, plan, padded)
+            out = _run(net, slab[(slice(None), slice(None), *inner)], device, tta)
+            rows = slice(z0 - acc_lo, z1 - acc_lo)
+            acc[(slice(None), rows, *inner)] += out * w
+            weight[(rows, *inner)] += w
+            tick()
+        final = plan[0][i + 1] if i + 1 < len(plan[0]) else z1
+        n = final - acc_lo
+        if n > 0 and acc_lo < first:
+            crop = (slice(None), slice(0, min(n, first - acc_lo))) + tuple(slice(0, s) for s in spatial[1:])
+            yield acc_lo, min(final, first), acc[crop] / weight[crop[1:]]
+        acc, weight, acc_lo = acc[:, n:], weight[n:], final
+
+
+def _padded_rows(read, lo: int, hi: int, spatial, padded) -> np.ndarray:
+    """Rows [lo, hi) of the sample padded by mirror symmetry to ``padded`` (as numpy's 'symmetric')."""
+    first = spatial[0]
+    rows = [_mirror(r, first) for r in range(lo, hi)]
+    a, b = min(rows), max(rows) + 1
+    block = read(a, b)[:, [r - a for r in rows]]
+    pads = [(0, 0), (0, 0)] + [(0, p - s) for s, p in zip(spatial[1:], padded[1:])]
+    return np.pad(block, pads, mode="symmetric") if any(p[1] for p in pads) else block
+
+
+def _mirror(i: int, n: int) -> int:
+    i %= 2 * n
+    return i if i < n else 2 * n - 1 - i
 
 
 @torch.inference_mode()
@@ -103,72 +166,3 @@ def _run(net, tile: np.ndarray, device, tta: bool) -> np.ndarray:
             y = y.flip(-1) if flip else y
             acc += torch.rot90(y, -k, dims=(-2, -1))
     return (acc / (8 if square else 4))[0].cpu().numpy()
-
-
-def _padded(spatial) -> tuple[int, ...]:
-    return tuple(-(-s // SIZE_MULTIPLE) * SIZE_MULTIPLE for s in spatial)
-
-
-def _pad_to_multiple(x: np.ndarray) -> np.ndarray:
-    """(C, *spatial) padded at the end by reflection to multiples of SIZE_MULTIPLE (min 8)."""
-    target = [max(8, p) for p in _padded(x.shape[1:])]
-    pads = [(0, 0)] + [(0, t - s) for s, t in zip(x.shape[1:], target)]
-    return np.pad(x, pads, mode="symmetric") if any(p[1] for p in pads) else x
-
-
-def _tile_shape(tile_size, spatial, base_width, dims) -> tuple[int, ...]:
-    padded = [max(8, p) for p in _padded(spatial)]
-    if tile_size is None:
-        # activations of the first level dominate: ~8 tensors of base_width channels
-        if np.prod(padded) * base_width * 8 * 4 <= WHOLE_IMAGE_BYTES:
-            return tuple(padded)
-        tile_size = (32, 256, 256) if dims == 3 else (512, 512)
-    if isinstance(tile_size, int):
-        tile_size = (tile_size,) * dims
-    if len(tile_size) != dims:
-        raise ImageError(f"tile size {tile_size} does not fit a {dims}D model")
-    tiles = []
-    for t, p in zip(tile_size, padded):
-        t = max(SIZE_MULTIPLE * 4, int(t) // SIZE_MULTIPLE * SIZE_MULTIPLE)
-        tiles.append(min(t, p))
-    return tuple(tiles)
-
-
-def _overlap(overlap, tiles) -> tuple[int, ...]:
-    """Per-axis overlap: 96 px by default (2 x the receptive radius of ~24 on either side
-    of the cross-fade), never more than half a tile."""
-    if overlap is None:
-        overlap = 96
-    if isinstance(overlap, int):
-        overlap = (overlap,) * len(tiles)
-    return tuple(min(int(o), t // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE for o, t in zip(overlap, tiles))
-
-
-def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Evenly spread tile starts, on multiples of SIZE_MULTIPLE, overlapping by about ``overlap``."""
-    length = max(8, length)
-    if tile >= length:
-        return [0]
-    n = math.ceil((length - tile) / max(SIZE_MULTIPLE, tile - overlap)) + 1
-    span = length - tile  # a multiple of SIZE_MULTIPLE, as both are
-    return sorted({int(i * span / (n - 1)) // SIZE_MULTIPLE * SIZE_MULTIPLE for i in range(n)} | {span})
-
-
-def _blend_window(starts, tiles, plan, shape) -> np.ndarray:
-    """Separable weights: 1 inside, linear cross-fade over the middle half of each overlap."""
-    w = np.ones((), dtype=np.float32)
-    for axis, (a, t) in enumerate(zip(starts, tiles)):
-        b = a + t
-        ramp = np.ones(t, dtype=np.float32)
-        i = plan[axis].index(a)
-        coords = np.arange(a, b, dtype=np.float32) + 0.5
-        if i > 0:  # overlap with the previous tile: [a, prev_end)
-            prev_end = plan[axis][i - 1] + t
-            lo, hi = a + (prev_end - a) / 4, a + 3 * (prev_end - a) / 4
-            ramp = np.minimum(ramp, np.clip((coords - lo) / max(hi - lo, 1e-6), 0, 1))
-        if i < len(plan[axis]) - 1:  # overlap with the next tile: [next_start, b)
-            nxt = plan[axis][i + 1]
-            lo, hi = nxt + (b - nxt) / 4, nxt + 3 * (b - nxt) / 4
-            ramp = np.minimum(ramp, np.clip((hi - coords) / max(hi - lo, 1e-6), 0, 1))
-        w = np.multiply.outer(w, ramp) if w.ndim else ramp
-    return w.astype(np.float32)

@@ -199,7 +199,7 @@ class Trainer:
             "final_reconstruction": _mean(r["reconstruction"] for r in recent),
             "final_invariance": _mean(r["invariance"] for r in recent),
             "final_val_loss": self.validate() if self._val is not None and last else None,
-            "trained_on": [list(im.shape) for im in self.data.images],
+            "trained_on": [list(shape) for shape in self.data.shapes],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,
         }
