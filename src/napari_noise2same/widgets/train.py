@@ -14,6 +14,7 @@ from magicgui.widgets import (
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QSizePolicy
 
 from ..engine import DEFAULT_PRESET, PRESETS, Noise2SameModel, TrainConfig, Trainer, TrainingData
 from ..engine.devices import available_devices
@@ -28,6 +29,7 @@ from .session import SESSION
 PREVIEW_EVERY_S = 3.0
 PREVIEW_MAX_BYTES = 2**30
 PLOT_EVERY_S = 0.25
+D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
 D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
                "0 for a blind-spot network; Noise2Same may use each pixel a little.")
 
@@ -52,49 +54,62 @@ class _Key:
 
 class TrainWidget(Container):
     def __init__(self, viewer: napari.viewer.Viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=False)
         self.viewer = viewer
         self.layer = create_widget(annotation=napari.layers.Image, label="image")
         self.axes = LineEdit(label="axes", tooltip="axes over STCZYX: S/T samples, C channels, Z depth, Y X")
-        self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2)
-        self.mask_percent = FloatSpinBox(label="mask %", value=0.5, min=0.01, max=50, step=0.1)
-        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0, min=0, max=100, step=0.1)
+        self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2,
+                             tooltip="3D models learn from Z neighbours too; 2D models treat Z planes as samples")
+        self.mask_percent = FloatSpinBox(label="mask %", value=0.5, min=0.01, max=50, step=0.1,
+                                         tooltip="percent of pixels in the masked set J each step (paper: 0.5)")
+        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0, min=0, max=100, step=0.1,
+                                       tooltip="weight of the invariance term (paper: 2)")
+        self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=False,
+                                    tooltip="the paper's bound with the noise level estimated from the image; "
+                                            "often better than 2 on moderately noisy data")
         self.patch_size = SpinBox(label="patch size", value=64, min=8, max=1024, step=8)
         self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024)
-        self.max_minutes = FloatSpinBox(label="time budget (min)", value=2.0, min=0.05, max=24 * 60, step=0.5)
-        self.max_steps = SpinBox(label="max steps (0: no limit)", value=0, min=0, max=10_000_000, step=100)
-        self.preset = ComboBox(label="network", choices=list(PRESETS), value=DEFAULT_PRESET)
+        self.max_minutes = FloatSpinBox(label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5,
+                                        tooltip="training time budget in minutes")
+        self.max_steps = SpinBox(label="max steps", value=0, min=0, max=10_000_000, step=100,
+                                  tooltip="stop after this many steps (0: no step limit, only the time budget)")
+        self.preset = ComboBox(label="network", choices=list(PRESETS), value=DEFAULT_PRESET,
+                               tooltip="tiny: fastest, best per minute on a CPU; paper: the official 5.6 M-parameter U-Net")
         devices = available_devices()
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
         self.show_advanced = CheckBox(text="advanced settings", value=False)
         self.learning_rate = FloatSpinBox(label="learning rate", value=4e-4, min=1e-6, max=1.0, step=1e-4)
         self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value="gaussian")
         self.method = ComboBox(label="method", choices=list(METHODS), value="noise2same")
-        self.seed = SpinBox(label="seed (-1: random)", value=-1, min=-1, max=2**31 - 1)
+        self.seed = SpinBox(label="seed", tooltip="-1: a random seed each time", value=-1, min=-1, max=2**31 - 1)
         self.val_fraction = FloatSpinBox(label="validation fraction", value=0.05, min=0, max=0.45, step=0.05)
-        self.advanced = Container(widgets=[self.learning_rate, self.replacement, self.method, self.seed, self.val_fraction],
-                                  labels=True, visible=False)
+        # filled after construction: magicgui aligns the label column only then
+        self.advanced = Container(labels=True, visible=False)
+        self.advanced.extend([self.learning_rate, self.replacement, self.method, self.seed, self.val_fraction])
         self.train_button = PushButton(text="Train")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.save_button = PushButton(text="Save model…", enabled=False)
         self.compare_button = PushButton(text="Side by side", enabled=False)
         self.residual_button = PushButton(text="Residual", enabled=False)
-        self.progress = ProgressBar(label="progress", value=0, max=1000)
+        self.progress = ProgressBar(value=0, max=1000)
         self.status = Label(value="Pick an image layer and press Train.")
         self.result = Label(value="")
-        self.extend([
-            self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.patch_size, self.batch_size,
-            self.max_minutes, self.max_steps, self.preset, self.device, self.show_advanced, self.advanced,
-            Container(widgets=[self.train_button, self.stop_button, self.save_button], layout="horizontal", labels=False),
-            self.progress, Container(widgets=[self.status], labels=False),
-        ])
         self.loss_plot = LossPlot()
+        form = Container(labels=True)
+        form.extend([self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.lambda_auto, self.patch_size,
+                     self.batch_size, self.max_minutes, self.max_steps, self.preset, self.device])
+        self.extend([
+            form, self.show_advanced, self.advanced,
+            Container(widgets=[self.train_button, self.stop_button, self.save_button], layout="horizontal", labels=False),
+            self.progress, self.status,
+        ])
         self.native.layout().addWidget(self.loss_plot)
-        self.extend([Container(widgets=[self.result], labels=False),
+        self.extend([self.result,
                      Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
-        for label, lines in ((self.status, 3), (self.result, 3)):
+        for label, lines in ((self.status, 2), (self.result, 3)):
             label.native.setWordWrap(True)
             label.native.setMinimumHeight(lines * label.native.fontMetrics().lineSpacing() + 4)
+            label.native.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         self.native.setMaximumWidth(460)
 
         self.trainer: Trainer | None = None
@@ -116,6 +131,7 @@ class TrainWidget(Container):
         self.device.changed.connect(self._device_changed)
         self.dims.changed.connect(self._update_preview_index)
         self.show_advanced.changed.connect(lambda v: setattr(self.advanced, "visible", v))
+        self.lambda_auto.changed.connect(lambda v: setattr(self.lambda_inv, "enabled", not v))
         self.train_button.changed.connect(self.start_training)
         self.stop_button.changed.connect(self.stop)
         self.save_button.changed.connect(self._save_dialog)
@@ -153,7 +169,8 @@ class TrainWidget(Container):
     def _config(self) -> TrainConfig:
         return TrainConfig(
             dims=self.dims.value, preset=self.preset.value, patch_size=self.patch_size.value,
-            batch_size=self.batch_size.value, mask_percent=self.mask_percent.value, lambda_inv=self.lambda_inv.value,
+            batch_size=self.batch_size.value, mask_percent=self.mask_percent.value,
+            lambda_inv="auto" if self.lambda_auto.value else self.lambda_inv.value,
             replacement=self.replacement.value, method=self.method.value, learning_rate=self.learning_rate.value,
             val_fraction=self.val_fraction.value, seed=None if self.seed.value < 0 else self.seed.value,
         )
@@ -233,9 +250,10 @@ class TrainWidget(Container):
             done = 0
         done = max(done, event.elapsed_s / (self.max_minutes.value * 60))
         self.progress.value = int(1000 * min(1.0, done))
-        eta = "" if event.eta_s is None else f", {event.eta_s:.0f} s left"
-        self.status.value = (f"step {event.step}: loss {event.loss:.4f} (reconstruction {event.reconstruction:.4f}, "
-                             f"invariance {event.invariance:.4f}), {event.steps_per_s:.1f} steps/s{eta}")
+        eta = "" if event.eta_s is None else f" · {event.eta_s:.0f} s left"
+        self.status.value = (f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}\n"
+                             f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
+                             f"+ λ × invariance {event.invariance:.4f}")
         now = time.monotonic()
         if now - self._last_plot >= PLOT_EVERY_S:
             self._last_plot = now
@@ -270,10 +288,10 @@ class TrainWidget(Container):
         layer = self._source_layer
         SESSION.add(f"{layer.name} ({model.summary['steps']} steps)", model)
         s = model.summary
-        self.result.value = (f"{s['steps']} steps: loss {s['final_loss']:.3f} (reconstruction "
-                             f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}), validation "
-                             f"{_fmt(s.get('final_val_loss'))}\nD(f) = {_fmt(s.get('invariance_D'))} "
-                             "(0: blind spot; hover for more)")
+        self.result.value = (f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
+                             f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
+                             f"λ {s['lambda_inv']:.2g}) · validation {_fmt(s.get('final_val_loss'))}\n"
+                             f"J-invariance D(f) = {_fmt(s.get('invariance_D'))}: {D_MEANING}")
         self.result.tooltip = D_EXPLAINED
         self.save_button.enabled = True
         self.status.value = "Denoising the whole layer…"
