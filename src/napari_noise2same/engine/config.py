@@ -16,7 +16,7 @@ class TrainConfig:
     patch_size: int = 64  # YX side; 3D patches are (min(16, Z), P, P)
     batch_size: int | None = None  # None: 64 (2D) / 4 (3D) on a GPU, 16 / 2 on the CPU
     mask_percent: float = 0.5
-    lambda_inv: float = 2.0
+    lambda_inv: float | str = 2.0  # or "auto": 2 x the estimated noise std (engine/noise.py)
     replacement: str = "gaussian"
     mask_sigma: float = 0.2
     method: str = "noise2same"
@@ -39,8 +39,8 @@ class TrainConfig:
             raise ValueError(f"replacement must be one of {', '.join(REPLACEMENTS)}, not {self.replacement!r}")
         if not 0 < self.mask_percent <= 50:
             raise ValueError(f"mask_percent must be in (0, 50], not {self.mask_percent}")
-        if self.lambda_inv < 0:
-            raise ValueError(f"lambda_inv must be >= 0, not {self.lambda_inv}")
+        if self.lambda_inv != "auto" and not (isinstance(self.lambda_inv, (int, float)) and self.lambda_inv >= 0):
+            raise ValueError(f"lambda_inv must be a number >= 0 or 'auto', not {self.lambda_inv!r}")
         if self.forward not in ("separate", "joint"):
             raise ValueError(f"forward must be 'separate' or 'joint', not {self.forward!r}")
         if not 0 <= self.val_fraction < 0.5:

@@ -25,6 +25,7 @@ from .diagnostics import invariance_measure
 from .loss import LossTerms, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
+from .noise import noise_std
 from .unet import UNet, UNetConfig, channels_last
 
 
@@ -85,7 +86,17 @@ class Trainer:
         self.seconds = 0.0
         self.history: list[dict] = []
         self._stop = threading.Event()
+        self._noise_std: float | None = None
         self._val = data.validation_patches(seed=0)
+
+    @property
+    def lambda_inv(self) -> float:
+        """The invariance weight in use: the configured one, or 2 x the estimated noise std for "auto"."""
+        if self.config.lambda_inv == "auto":
+            if self._noise_std is None:
+                self._noise_std = noise_std(self.data)
+            return 2.0 * self._noise_std
+        return float(self.config.lambda_inv)
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -158,7 +169,7 @@ class Trainer:
                 else:
                     out = self.net(batch).float()
                     out_masked = self.net(masked).float()
-                terms = noise2same_loss(batch, out, out_masked, mask, cfg.lambda_inv)
+                terms = noise2same_loss(batch, out, out_masked, mask, self.lambda_inv)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms.total).backward()
         self.scaler.step(self.optimizer)
@@ -180,7 +191,7 @@ class Trainer:
         if cfg.method == "blindspot":
             value = blindspot_loss(x, out_masked, mask).total
         else:
-            value = noise2same_loss(x, self.net(x), out_masked, mask, cfg.lambda_inv).total
+            value = noise2same_loss(x, self.net(x), out_masked, mask, self.lambda_inv).total
         self.net.train(was_training)
         return float(value)
 
@@ -199,6 +210,8 @@ class Trainer:
             "final_reconstruction": _mean(r["reconstruction"] for r in recent),
             "final_invariance": _mean(r["invariance"] for r in recent),
             "final_val_loss": self.validate() if self._val is not None and last else None,
+            "lambda_inv": self.lambda_inv,
+            "noise_std_estimate": self._noise_std,
             "trained_on": [list(shape) for shape in self.data.shapes],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
+from napari_noise2same.engine.noise import plane_noise_std
+
+
+def test_plane_estimate_recovers_white_noise_under_structure(noisy_pair):
+    noisy, clean = noisy_pair  # sigma 0.15 on a smooth [0, 1] image
+    assert plane_noise_std(noisy) == pytest.approx(0.15, rel=0.1)
+    pure = np.random.default_rng(0).normal(0, 3.0, (200, 200))
+    assert plane_noise_std(pure) == pytest.approx(3.0, rel=0.03)
+    assert plane_noise_std(clean) < 0.03  # structure alone is not mistaken for noise
+
+
+def test_auto_lambda_is_twice_the_normalised_noise_std(noisy_pair):
+    noisy, _ = noisy_pair
+    data = TrainingData.from_arrays([noisy], "YX", patch_size=32, val_fraction=0)
+    trainer = Trainer(data, TrainConfig(preset="tiny", batch_size=4, lambda_inv="auto", seed=0), device="cpu")
+    expected = 2 * 0.15 / noisy.std()
+    assert trainer.lambda_inv == pytest.approx(expected, rel=0.1)
+    events = []
+    trainer.train(max_steps=2, on_event=events.append)
+    e = events[-1]
+    assert e.loss == pytest.approx(e.reconstruction + trainer.lambda_inv * e.invariance, rel=1e-5)
+    summary = trainer.to_model(diagnose=False).summary
+    assert summary["lambda_inv"] == pytest.approx(trainer.lambda_inv)
+
+
+def test_lambda_must_be_a_number_or_auto():
+    with pytest.raises(ValueError, match="auto"):
+        TrainConfig(lambda_inv="big")
+    with pytest.raises(ValueError):
+        TrainConfig(lambda_inv=-1)
