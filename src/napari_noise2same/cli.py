@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--patch-size", type=int, default=64, help="patch side in Y and X (default 64)")
     t.add_argument("--batch-size", type=int, help="patches per step (default 64 on a GPU, 16 on the CPU; 4/2 in 3D)")
     t.add_argument("--mask-percent", type=float, default=0.5, help="percent of pixels in J (default 0.5)")
-    t.add_argument("--lambda-inv", type=float, default=2.0, help="weight of the invariance term (default 2)")
+    t.add_argument("--lambda-inv", type=_lambda_inv, default=2.0, metavar="L",
+                   help="weight of the invariance term (default 2, the paper's); 'auto': 2 x the estimated noise std")
     t.add_argument("--replacement", choices=REPLACEMENTS, default="gaussian", help="how J is replaced (default gaussian)")
     t.add_argument("--method", choices=METHODS, default="noise2same", help="loss (default noise2same)")
     t.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"network size (default {DEFAULT_PRESET}; paper = official 5.6M-parameter U-Net)")
@@ -166,27 +167,57 @@ def _predict(args) -> int:
     from tqdm import tqdm
 
     from .engine import load_model
-    from .io import write_tiff
+    from .io import find_inputs
 
     model = load_model(args.model, device=_device(args.device))
-    files = _read_inputs(args.inputs, args.axes)
+    paths = find_inputs(args.inputs)
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
         raise Noise2SameError(f"output {outdir} is a file; give a folder")
     outdir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    for f in tqdm(files, unit="image", file=sys.stderr, disable=None if len(files) > 1 else True):
-        target = outdir / f"{f.path.stem}_denoised.tif"
-        if target.resolve() == f.path.resolve():
-            raise Noise2SameError(f"output {target} would overwrite the input; choose another output folder")
-        axes = f.axes
-        if model.dims == 3 and "Z" not in axes and "S" in axes:
-            axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
-        denoised = model.predict(f.data, axes, tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
-        write_tiff(target, denoised, f.axes, f.pixel_size, f.unit)
-        print(f"{f.path} -> {target}", file=sys.stderr)
-    print(f"denoised {len(files)} image(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 0
+    started, failed = time.perf_counter(), 0
+    for path in tqdm(paths, unit="image", file=sys.stderr, disable=None if len(paths) > 1 else True):
+        try:
+            target = _predict_file(model, path, outdir, args)
+        except Noise2SameError as e:
+            if len(paths) == 1:
+                raise
+            failed += 1
+            tqdm.write(f"noise2same: skipped {path}: {e}", file=sys.stderr)
+            continue
+        tqdm.write(f"{path} -> {target}", file=sys.stderr)
+    done = len(paths) - failed
+    print(f"denoised {done} of {len(paths)} image(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _predict_file(model, path: Path, outdir: Path, args) -> Path:
+    """Denoise one file into ``outdir``, streaming planes to disk where the axes allow."""
+    import numpy as np
+
+    from .engine.axes import check_axes, make_layout
+    from .engine.predict import iter_planes, planes_in_order
+    from .io import read_image
+    from .io.images import PlaneStream, write_tiff
+
+    target = outdir / f"{path.stem}_denoised.tif"
+    if target.resolve() == path.resolve():
+        raise Noise2SameError(f"output {target} would overwrite the input; choose another output folder")
+    f = read_image(path)
+    if args.axes:
+        f.axes = check_axes(args.axes, f.data.ndim)
+    axes = f.axes
+    if model.dims == 3 and "Z" not in axes and "S" in axes:
+        axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
+    options = dict(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
+    if planes_in_order(make_layout(tuple(f.data.shape), axes, model.dims)):
+        planes = iter_planes(model, f.data, axes, **options)
+        denoised = PlaneStream(tuple(f.data.shape), np.dtype(np.float32), planes)
+    else:
+        denoised = model.predict(f.data, axes, **options)
+    write_tiff(target, denoised, f.axes, f.pixel_size, f.unit, time_interval=f.time_interval,
+               channel_names=f.channel_names)
+    return target
 
 
 def _info(args) -> int:
@@ -201,7 +232,7 @@ def _info(args) -> int:
         f"model       {args.model}",
         f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), {u['in_channels']} channel(s)",
         f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
-        f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {t.get('lambda_inv')}, {t.get('replacement')} replacement",
+        f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, {t.get('replacement')} replacement",
         f"training    {s.get('steps')} steps, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x {s.get('patch_size')}",
         f"losses      total {_fmt(s.get('final_loss'))}, reconstruction {_fmt(s.get('final_reconstruction'))}, invariance {_fmt(s.get('final_invariance'))}, validation {_fmt(s.get('final_val_loss'))}",
         f"D(f)        {_fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
@@ -239,6 +270,21 @@ def _demo(args) -> int:
         model.save(out / "model.n2s")
         print(f"wrote {out}/noisy.tif, denoised.tif and model.n2s", file=sys.stderr)
     return 0
+
+
+def _lambda_text(config: dict, summary: dict) -> str:
+    if config.get("lambda_inv") == "auto" and summary.get("lambda_inv") is not None:
+        return f"auto = {summary['lambda_inv']:.3g} (2 x noise std {summary.get('noise_std_estimate', 0):.3g})"
+    return str(config.get("lambda_inv"))
+
+
+def _lambda_inv(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
 
 
 def _fmt(v) -> str:

@@ -166,3 +166,33 @@ def _run(net, tile: np.ndarray, device, tta: bool) -> np.ndarray:
             y = y.flip(-1) if flip else y
             acc += torch.rot90(y, -k, dims=(-2, -1))
     return (acc / (8 if square else 4))[0].cpu().numpy()
+
+
+def planes_in_order(layout: Layout) -> bool:
+    """Whether :func:`iter_denoised` produces an image's YX planes in their storage order
+    (C order over the other axes), so they can be written as they come."""
+    others = [a for a in layout.axes if a not in "YX"]
+    kept = [a for a in others if a not in layout.sample_axes]
+    return layout.axes.endswith("YX") and others == list(layout.sample_axes) + kept and (
+        kept.index("Z") < kept.index("C") if {"Z", "C"} <= set(kept) else True
+    )
+
+
+def iter_planes(model, image, axes: str, **kwargs) -> Iterator[np.ndarray]:
+    """The denoised image as float32 YX planes in storage order (TIFF pages), one slab in memory.
+
+    Needs :func:`planes_in_order`; keyword arguments are those of :func:`iter_denoised`.
+    """
+    layout = _layout(model, image, axes)
+    if not planes_in_order(layout):
+        raise ValueError(f"axes {layout.axes} do not give planes in storage order; use predict()")
+    height, width = layout.shape[-2:]
+    pending = []  # row slabs of the current 2D sample
+    for _, block in iter_denoised(model, image, axes, **kwargs):
+        if model.dims == 3:  # complete Z planes
+            yield from block.reshape(-1, height, width)
+            continue
+        pending.append(block)
+        if sum(b.shape[-2] for b in pending) == height:
+            yield from np.concatenate(pending, axis=-2).reshape(-1, height, width)
+            pending = []

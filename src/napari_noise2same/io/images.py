@@ -12,6 +12,7 @@ import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import tifffile
@@ -40,6 +41,16 @@ class ImageFile:
     time_interval: float | None = None  # seconds between T steps
     channel_names: list[str] = field(default_factory=list)
     rgb: bool = False  # 8-bit RGB(A) picture, C last
+
+
+@dataclass
+class PlaneStream:
+    """Image data given as its YX planes in storage order (C order over the other axes), so a
+    writer can save it without the whole image in memory."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    planes: Iterable[np.ndarray]
 
 
 def find_inputs(inputs: list[str]) -> list[Path]:
@@ -141,12 +152,17 @@ def write_tiff(
     float64 is stored as float32.
     """
     path = Path(path)
-    data = np.asarray(data)
-    if data.dtype == np.float64:
-        data = data.astype(np.float32)
-    elif data.dtype == bool:
-        data = data.astype(np.uint8)
-    data, axes = _yx_last(data, axes.upper())
+    if isinstance(data, PlaneStream):
+        if not axes.upper().endswith("YX") or len(axes) != len(data.shape):
+            raise ValueError(f"a plane stream must have axes ending in YX, not {axes!r}")
+        axes = axes.upper()
+    else:
+        data = np.asarray(data)
+        if data.dtype == np.float64:
+            data = data.astype(np.float32)
+        elif data.dtype == bool:
+            data = data.astype(np.uint8)
+        data, axes = _yx_last(data, axes.upper())
     pixel_size = {a: float(s) for a, s in (pixel_size or {}).items() if a in axes}
     unit = normalise_unit(unit)
     rgb = rgb and axes.endswith("YXC") and data.shape[-1] in (3, 4) and data.dtype == np.uint8
@@ -189,7 +205,11 @@ def write_tiff(
     if path.exists() and not os.access(path, os.W_OK):
         raise ImageError(f"cannot overwrite {path}; choose another output folder")
     try:
-        atomic_write(path, lambda f: tifffile.imwrite(f, data, **kwargs))
+        if isinstance(data, PlaneStream):
+            kwargs.update(shape=tuple(data.shape), dtype=data.dtype)
+            atomic_write(path, lambda f: tifffile.imwrite(f, iter(data.planes), **kwargs))
+        else:
+            atomic_write(path, lambda f: tifffile.imwrite(f, data, **kwargs))
     except PermissionError:
         raise ImageError(f"cannot write to {path.parent}; choose a writable output folder") from None
     return path
