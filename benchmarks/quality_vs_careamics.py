@@ -31,17 +31,17 @@ from common import fmd_pair, psnr, set12, ssim  # noqa: E402
 RUNNER = Path(__file__).parent / "careamics_n2v_runner.py"
 
 
-def run_ours(train_images, test_images, seconds, preset, seed, axes="YX"):
+def run_ours(train_images, test_images, seconds, preset, seed, lambda_inv=2.0, axes="YX"):
     from napari_noise2same.engine import DEFAULT_PRESET, TrainConfig, Trainer, TrainingData
 
     preset = preset or DEFAULT_PRESET
     data = TrainingData.from_arrays(train_images, axes, patch_size=64, val_fraction=0.05)
-    trainer = Trainer(data, TrainConfig(preset=preset, seed=seed), device="cpu")
+    trainer = Trainer(data, TrainConfig(preset=preset, seed=seed, lambda_inv=lambda_inv), device="cpu")
     trainer.train(max_seconds=seconds)
     model = trainer.to_model(diagnose=False)
     t0 = time.perf_counter()
     outputs = [model.predict(im, "YX") for im in test_images]
-    return outputs, {"preset": preset, "train_seconds": trainer.seconds, "predict_seconds": time.perf_counter() - t0, "steps": trainer.step}
+    return outputs, {"preset": preset, "train_seconds": trainer.seconds, "predict_seconds": time.perf_counter() - t0, "steps": trainer.step, "lambda_inv": trainer.lambda_inv}
 
 
 def run_careamics(python, train, test_images, epochs, workdir):
@@ -84,6 +84,8 @@ def main():
     p.add_argument("--preset", default=None, help="our network preset (default: the package default)")
     p.add_argument("--only", choices=("fmd", "set12"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lambda-inv", nargs="+", default=["2", "auto"],
+                   help="our lambda_inv settings, one run each (default: 2 and auto)")
     args = p.parse_args()
 
     datasets = {}
@@ -116,14 +118,17 @@ def main():
             rows.append((name, f"CAREamics N2V ({epochs} epochs)",
                          np.mean([psnr(c, o) for c, o in zip(clean, outs)]), np.mean([ssim(c, o) for c, o in zip(clean, outs)]),
                          info["train_seconds"], info.get("steps"), info["predict_seconds"]))
-        outs, info = run_ours(train, test, seconds, args.preset, args.seed)
-        rows.append((name, f"Noise2Same '{info['preset']}' (ours)", np.mean([psnr(c, o) for c, o in zip(clean, outs)]),
-                     np.mean([ssim(c, o) for c, o in zip(clean, outs)]), info["train_seconds"], info["steps"], info["predict_seconds"]))
+        for lam in args.lambda_inv:
+            outs, info = run_ours(train, test, seconds, args.preset, args.seed, lam if lam == "auto" else float(lam))
+            label = f"Noise2Same '{info['preset']}', lambda {lam}" + (f" = {info['lambda_inv']:.2f}" if lam == "auto" else "")
+            rows.append((name, label, np.mean([psnr(c, o) for c, o in zip(clean, outs)]),
+                         np.mean([ssim(c, o) for c, o in zip(clean, outs)]), info["train_seconds"], info["steps"],
+                         info["predict_seconds"]))
 
-    print(f"\n{'data':<20} {'method':<32} {'PSNR dB':>8} {'SSIM':>6} {'train s':>8} {'steps':>6} {'predict s':>9}")
+    print(f"\n{'data':<20} {'method':<40} {'PSNR dB':>8} {'SSIM':>6} {'train s':>8} {'steps':>6} {'predict s':>9}")
     for name, method, p_, s_, t, steps, pt in rows:
         fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
-        print(f"{name:<20} {method:<32} {p_:8.2f} {s_:6.3f} {fmt(t, '8.1f'):>8} {fmt(steps, 'd'):>6} {fmt(pt, '9.2f'):>9}")
+        print(f"{name:<20} {method:<40} {p_:8.2f} {s_:6.3f} {fmt(t, '8.1f'):>8} {fmt(steps, 'd'):>6} {fmt(pt, '9.2f'):>9}")
 
 
 if __name__ == "__main__":

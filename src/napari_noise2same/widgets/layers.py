@@ -21,6 +21,11 @@ def layer_axes(layer) -> str:
     return default_axes(ndim) if ndim <= 5 else "S" * (ndim - 2) + "YX"
 
 
+def layer_array(layer):
+    """The layer's full-resolution data as it is (numpy, or lazy dask/zarr: the engine reads it block by block)."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
 def current_slice(layer, axes: str, dims: int, current_step) -> tuple:
     """Index of the plane (2D) or volume (3D) the viewer shows, as a tuple over the layer's axes."""
     keep = set("YX") | ({"Z"} if dims == 3 else set()) | {"C"}

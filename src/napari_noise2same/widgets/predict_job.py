@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 from napari.qt.threading import create_worker
 from qtpy.QtCore import QObject, Signal
+
+from .layers import layer_array
 
 
 class _Progress(QObject):
@@ -25,7 +26,7 @@ def denoise_layer_worker(model, layer, axes: str, on_progress, tile_size=None, o
 
     def job():
         return model.predict(
-            np.asarray(layer.data), axes, tile_size=tile_size, overlap=overlap, tta=tta, device=device,
+            layer_array(layer), axes, tile_size=tile_size, overlap=overlap, tta=tta, device=device,
             on_progress=progress.changed.emit, should_stop=stop.is_set,
         )
 

@@ -21,7 +21,7 @@ from ..engine.devices import available_devices
 from ..engine.loss import METHODS
 from ..engine.masking import REPLACEMENTS
 from .errors import report
-from .layers import current_slice, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
+from .layers import current_slice, layer_array, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .session import SESSION
@@ -204,7 +204,7 @@ class TrainWidget(Container):
         steps = self.max_steps.value or None
         seconds = self.max_minutes.value * 60
         self._set_running(True, "Preparing the data…")
-        self._worker = create_worker(self._train_job, layer.data, axes, config, self.device.value, steps, seconds,
+        self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, steps, seconds,
                                      _start_thread=False, _ignore_errors=True)
         self._worker.returned.connect(self._training_done)
         self._worker.errored.connect(lambda e: (report(e, "Training"), self._set_running(False, "Training failed.")))
@@ -213,7 +213,7 @@ class TrainWidget(Container):
     def _train_job(self, data, axes, config, device, steps, seconds):
         """Runs in the worker thread."""
         if self.trainer is None:
-            training = TrainingData.from_arrays([np.asarray(data)], axes, dims=config.dims, patch_size=config.patch_size,
+            training = TrainingData.from_arrays([data], axes, dims=config.dims, patch_size=config.patch_size,
                                                 val_fraction=config.val_fraction, names=[self._source_layer.name])
             self.trainer = Trainer(training, config, axes=axes, device=device)
         trainer = self.trainer
