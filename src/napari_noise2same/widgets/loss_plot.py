@@ -28,21 +28,50 @@ class LossPlot(pg.PlotWidget):
         self.setTitle("&nbsp;&nbsp;".join(legend), size="8pt")
         self._curves = {k: self.plot([], [], pen=pg.mkPen(c, width=1.5)) for k, (_, c) in CURVES.items()}
         self._val = self.plot([], [], pen=None, symbol="o", symbolSize=6, symbolBrush=VALIDATION)
+        for curve in self._curves.values():  # long runs: draw what the pixels can show
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+        self._reset()
 
     def set_history(self, history: list[dict]) -> None:
-        """Redraw from the trainer's per-step records (cheap: a few thousand points)."""
-        if not history:
-            for c in (*self._curves.values(), self._val):
-                c.setData([], [])
+        """Show the trainer's per-step records; only records not seen before are smoothed.
+
+        ``history`` may be the trainer's live list, growing in another thread: it is read
+        up to its length at the time of the call.
+        """
+        n = len(history)
+        if n < self._seen or (n and self._seen and history[0] is not self._first):
+            self._reset()  # a new model
+        if n == 0:
+            self._reset()
             return
-        steps = np.array([h["step"] for h in history], float)
+        self._first = history[0]
+        for record in history[self._seen:n]:
+            self._steps.append(record["step"])
+            for key in CURVES:
+                acc, weight = self._ema_state[key]
+                acc = self.smoothing * acc + (1 - self.smoothing) * record[key]
+                weight = self.smoothing * weight + (1 - self.smoothing)
+                self._ema_state[key] = (acc, weight)
+                self._smoothed[key].append(acc / weight)  # bias-corrected, as TensorBoard's smoothing
+            if record.get("val_loss") is not None:
+                self._val_points.append((record["step"], record["val_loss"]))
+        self._seen = n
+        steps = np.asarray(self._steps, float)
         for key, curve in self._curves.items():
-            values = np.array([h[key] for h in history], float)
-            curve.setData(steps, np.clip(_ema(values, self.smoothing), 1e-6, None))
-        val = [(h["step"], h["val_loss"]) for h in history if h.get("val_loss") is not None]
-        if val:
-            x, y = zip(*val)
-            self._val.setData(np.array(x, float), np.clip(np.array(y, float), 1e-6, None))
+            curve.setData(steps, np.clip(np.asarray(self._smoothed[key], float), 1e-6, None))
+        if self._val_points:
+            x, y = np.asarray(self._val_points, float).T
+            self._val.setData(x, np.clip(y, 1e-6, None))
+
+    def _reset(self) -> None:
+        self._seen, self._first = 0, None
+        self._steps: list[float] = []
+        self._smoothed: dict[str, list[float]] = {k: [] for k in CURVES}
+        self._ema_state = {k: (0.0, 0.0) for k in CURVES}
+        self._val_points: list[tuple[float, float]] = []
+        for c in (*self._curves.values(), self._val):
+            c.setData([], [])
 
 
 class _LogAxis(pg.AxisItem):
@@ -54,14 +83,3 @@ class _LogAxis(pg.AxisItem):
             return strings
         keep = {0.0, round(np.log10(2), 3), round(np.log10(5), 3)}
         return [s if round(v - np.floor(v), 3) in keep else "" for v, s in zip(values, strings)]
-
-
-def _ema(values: np.ndarray, alpha: float) -> np.ndarray:
-    """Bias-corrected exponential moving average, as TensorBoard's smoothing."""
-    out = np.empty_like(values)
-    acc, weight = 0.0, 0.0
-    for i, v in enumerate(values):
-        acc = alpha * acc + (1 - alpha) * v
-        weight = alpha * weight + (1 - alpha)
-        out[i] = acc / weight
-    return out

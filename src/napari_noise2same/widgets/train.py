@@ -28,7 +28,7 @@ from .session import SESSION
 
 PREVIEW_EVERY_S = 3.0
 PREVIEW_MAX_BYTES = 2**30
-PLOT_EVERY_S = 0.25
+UPDATE_EVERY_S = 0.5  # progress, status and loss plot
 D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
 D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
                "0 for a blind-spot network; Noise2Same may use each pixel a little.")
@@ -122,7 +122,8 @@ class TrainWidget(Container):
         self._alive = True  # False once the widget is closed: late signals are ignored
         self._source_layer = None
         self._preview_index: tuple | None = None
-        self._last_plot = self._last_preview = 0.0
+        self._last_update = self._last_preview = 0.0
+        self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
         self._bridge = _Bridge()
         self._bridge.event.connect(self._on_event)
         self._bridge.preview.connect(self._on_preview)
@@ -203,6 +204,7 @@ class TrainWidget(Container):
         self._preview_layer(layer)
         steps = self.max_steps.value or None
         seconds = self.max_minutes.value * 60
+        self._budget = (steps, seconds)
         self._set_running(True, "Preparing the data…")
         self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, steps, seconds,
                                      _start_thread=False, _ignore_errors=True)
@@ -241,23 +243,24 @@ class TrainWidget(Container):
         return index, model.predict(plane, sub_axes)
 
     def _on_event(self, event) -> None:
+        """Per step; the window is redrawn at most every UPDATE_EVERY_S (each redraw recomposes it)."""
         if not self._alive:
             return
         self.loss_history = self.trainer.history if self.trainer is not None else []
-        if event.target_step:
-            done = (event.step - (event.target_step - (self.max_steps.value or 0))) / max(1, self.max_steps.value)
-        else:
-            done = 0
-        done = max(done, event.elapsed_s / (self.max_minutes.value * 60))
+        now = time.monotonic()
+        if now - self._last_update < UPDATE_EVERY_S:
+            return
+        self._last_update = now
+        steps, seconds = self._budget
+        done = event.elapsed_s / seconds
+        if event.target_step and steps:
+            done = max(done, 1 - (event.target_step - event.step) / steps)
         self.progress.value = int(1000 * min(1.0, done))
         eta = "" if event.eta_s is None else f" · {event.eta_s:.0f} s left"
         self.status.value = (f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}\n"
                              f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
                              f"+ λ × invariance {event.invariance:.4f}")
-        now = time.monotonic()
-        if now - self._last_plot >= PLOT_EVERY_S:
-            self._last_plot = now
-            self.loss_plot.set_history(self.loss_history)
+        self.loss_plot.set_history(self.loss_history)
 
     def _preview_layer(self, layer):
         """The ``<layer>_preview`` layer (made at Train: adding a layer stalls napari ~0.1-0.3 s)."""
