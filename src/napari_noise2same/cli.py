@@ -171,14 +171,12 @@ def _predict(args) -> int:
 
     model = load_model(args.model, device=_device(args.device))
     paths = find_inputs(args.inputs)
-    outdir = Path(args.output)
-    if outdir.exists() and not outdir.is_dir():
-        raise Noise2SameError(f"output {outdir} is a file; give a folder")
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = _output_folder(Path(args.output))
+    inputs = {p.resolve() for p in paths}
     started, failed = time.perf_counter(), 0
     for path in tqdm(paths, unit="image", file=sys.stderr, disable=None if len(paths) > 1 else True):
         try:
-            target = _predict_file(model, path, outdir, args)
+            target = _predict_file(model, path, outdir, args, inputs)
         except Noise2SameError as e:
             if len(paths) == 1:
                 raise
@@ -191,7 +189,7 @@ def _predict(args) -> int:
     return 2 if failed else 0
 
 
-def _predict_file(model, path: Path, outdir: Path, args) -> Path:
+def _predict_file(model, path: Path, outdir: Path, args, inputs: set[Path]) -> Path:
     """Denoise one file into ``outdir``, streaming planes to disk where the axes allow."""
     import numpy as np
 
@@ -201,8 +199,8 @@ def _predict_file(model, path: Path, outdir: Path, args) -> Path:
     from .io.images import PlaneStream, write_tiff
 
     target = outdir / f"{path.stem}_denoised.tif"
-    if target.resolve() == path.resolve():
-        raise Noise2SameError(f"output {target} would overwrite the input; choose another output folder")
+    if target.resolve() in inputs:
+        raise Noise2SameError(f"output {target} would overwrite an input; choose another output folder")
     f = read_image(path)
     if args.axes:
         f.axes = check_axes(args.axes, f.data.ndim)
@@ -263,8 +261,7 @@ def _demo(args) -> int:
     if args.output:
         from .io import write_tiff
 
-        out = Path(args.output)
-        out.mkdir(parents=True, exist_ok=True)
+        out = _output_folder(Path(args.output))
         write_tiff(out / "noisy.tif", noisy, "YX")
         write_tiff(out / "denoised.tif", np.asarray(denoised), "YX")
         model.save(out / "model.n2s")
@@ -297,7 +294,21 @@ def _device(name):
     return resolve_device(name)
 
 
+def _output_folder(folder: Path) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise Noise2SameError(f"output {folder} is a file; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Noise2SameError(f"cannot create the output folder {folder} ({e.strerror}); choose another one") from None
+    if not os.access(folder, os.W_OK):
+        raise Noise2SameError(f"cannot write to {folder}; choose a writable output folder")
+    return folder
+
+
 def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise Noise2SameError(f"{path} is a folder; give the model a file name, e.g. {path / 'model.n2s'}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise Noise2SameError(f"folder {folder} does not exist; create it or choose another output path")
