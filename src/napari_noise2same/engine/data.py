@@ -112,9 +112,17 @@ class TrainingData:
         channels = {s.layout.channels for s in sources}
         if len(channels) > 1:
             raise ImageError(f"training images have different channel counts {sorted(channels)}; train one model per channel layout")
+        return cls.from_sources(sources, dims, patch_size, val_fraction)
+
+    @classmethod
+    def from_sources(cls, sources: list[Source], dims: int, patch_size, val_fraction: float) -> "TrainingData":
         patch = _fit_patch(patch_size, dims, [s.spatial for s in sources])
         train, val = _split([s.shape for s in sources], patch, val_fraction)
         return cls(sources, dims, patch, train, val)
+
+    def resampled(self, patch_size, val_fraction: float) -> "TrainingData":
+        """The same images with another patch size or validation split (nothing is read again)."""
+        return self.from_sources(self.sources, self.dims, patch_size, val_fraction)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, batch_size: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:

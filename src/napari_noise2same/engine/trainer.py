@@ -89,6 +89,36 @@ class Trainer:
         self._noise_std: float | None = None
         self._val = data.validation_patches(seed=0)
 
+    def reconfigure(self, config: TrainConfig, device: str | torch.device | None = None) -> None:
+        """Change settings between runs of the same model: loss, learning rate, batch and patch
+        size, validation fraction, device.  The network's dims and preset cannot change."""
+        if (config.dims, config.preset) != (self.config.dims, self.config.preset):
+            raise ValueError("dims and preset define the network: start a new model to change them")
+        if (config.patch_size, config.val_fraction) != (self.config.patch_size, self.config.val_fraction):
+            self.data = self.data.resampled(config.patch_size, config.val_fraction)
+            self._val = self.data.validation_patches(seed=0)
+            self._noise_std = None
+        if device is not None and resolve_device(device) != self.device:
+            self._move_to(resolve_device(device))
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.learning_rate * 0.5 ** (self.step // config.lr_halve_every)
+        self.scheduler.base_lrs = [config.learning_rate] * len(self.optimizer.param_groups)
+        self.config = config
+        self.batch_size = config.batch_size_for(self.device.type)
+
+    def _move_to(self, device: torch.device) -> None:
+        """Move the network and the optimiser's state (e.g. to the CPU after a GPU ran out of memory)."""
+        self.net.to(device, memory_format=self.memory_format)
+        for state in self.optimizer.state.values():
+            for key, value in state.items():
+                if torch.is_tensor(value) and key != "step":
+                    state[key] = value.to(device)
+        self.device = device
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(int(self.rng.integers(2**62)))
+        self.amp_dtype = _amp_dtype(device) if self.config.amp else None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
     @property
     def lambda_inv(self) -> float:
         """The invariance weight in use: the configured one, or 2 x the estimated noise std for "auto"."""

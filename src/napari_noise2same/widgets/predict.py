@@ -11,6 +11,7 @@ from napari.utils.notifications import show_warning
 from ..engine import load_model
 from ..engine.devices import available_devices
 from .errors import report
+from .lifetime import on_closed
 from .layers import layer_axes, result_kwargs, set_or_add
 from .predict_job import denoise_layer_worker
 from .session import SESSION
@@ -49,7 +50,7 @@ class PredictWidget(Container):
         self.denoise_button.changed.connect(self.denoise)
         self.stop_button.changed.connect(self.stop)
         SESSION.changed.connect(self._session_changed)
-        self.native.destroyed.connect(lambda *_: self._disconnect())
+        on_closed(self.native, self._disconnect)
         self._source_changed(self.source.value)
 
     def _sources(self, _=None) -> list[str]:

@@ -21,6 +21,7 @@ from ..engine.devices import available_devices
 from ..engine.loss import METHODS
 from ..engine.masking import REPLACEMENTS
 from .errors import report
+from .lifetime import on_closed
 from .layers import current_slice, layer_array, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
@@ -139,7 +140,7 @@ class TrainWidget(Container):
         self.compare_button.changed.connect(self.toggle_compare)
         self.residual_button.changed.connect(self.add_residual)
         viewer.dims.events.current_step.connect(self._update_preview_index)
-        self.native.destroyed.connect(self._shutdown)
+        on_closed(self.native, self._shutdown)
         self._device_changed(self.device.value)
         self._layer_changed(self.layer.value)
         # torch.optim imports torch._dynamo on first use (2-3 s of imports that hold the GIL in
@@ -196,10 +197,8 @@ class TrainWidget(Container):
             show_info(f"Starting a new model: the {', '.join(c.replace('_id', '').replace('shape', 'image size') for c in changed)} changed since the last training.")
             self.trainer, self.loss_history = None, []
         elif self.trainer is not None:
-            # loss and optimiser settings may change between runs of the same model
-            self.trainer.config = config
-            for group in self.trainer.optimizer.param_groups:
-                group["lr"] = config.learning_rate
+            # loss, optimiser, batch, patch and device may change between runs of the same model
+            self.trainer.reconfigure(config, device=self.device.value)
         self._key, self._source_layer = key, layer
         self._preview_layer(layer)
         steps = self.max_steps.value or None
@@ -209,7 +208,7 @@ class TrainWidget(Container):
         self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, steps, seconds,
                                      _start_thread=False, _ignore_errors=True)
         self._worker.returned.connect(self._training_done)
-        self._worker.errored.connect(lambda e: (report(e, "Training"), self._set_running(False, "Training failed.")))
+        self._worker.errored.connect(lambda e: self._failed(e, "Training"))
         self._worker.start()
 
     def _train_job(self, data, axes, config, device, steps, seconds):
@@ -300,8 +299,20 @@ class TrainWidget(Container):
         self.status.value = "Denoising the whole layer…"
         self._predict_worker = denoise_layer_worker(model, layer, self.axes.value.upper(), self._predict_progress)
         self._predict_worker.returned.connect(self._denoised)
-        self._predict_worker.errored.connect(lambda e: (report(e, "Denoising"), self._set_running(False, "Denoising failed.")))
+        self._predict_worker.errored.connect(lambda e: self._failed(e, "Denoising"))
         self._predict_worker.start()
+
+    def _failed(self, error: BaseException, action: str) -> None:
+        """A worker failed or was stopped: say why, drop the half-made preview, keep the model."""
+        report(error, action)
+        if not self._alive:
+            return
+        layer = self._source_layer
+        if layer is not None and f"{layer.name}_preview" in self.viewer.layers:
+            self.viewer.layers.remove(f"{layer.name}_preview")
+        stopped = isinstance(error, InterruptedError)
+        self._set_running(False, f"{action} {'stopped' if stopped else 'failed'}."
+                          + (" Train again to continue from the weights." if self.trainer is not None else ""))
 
     def _predict_progress(self, done: int, total: int) -> None:
         if not self._alive:
@@ -390,7 +401,9 @@ class TrainWidget(Container):
         set_or_add(self.viewer, residual, {k: v for k, v in kwargs.items() if v is not None})
 
     def _shutdown(self, *_) -> None:
+        """The widget was closed (or napari quits): stop the workers, ignore their late signals."""
         self._alive = False
+        self.viewer.dims.events.current_step.disconnect(self._update_preview_index)
         if self.trainer is not None:
             self.trainer.request_stop()
         for worker in (self._worker, self._predict_worker):
