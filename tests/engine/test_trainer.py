@@ -78,3 +78,13 @@ def test_3d_training_raises_psnr_on_a_volume():
     out = trainer.to_model().predict(noisy, "ZYX", tile_size=(8, 32, 32), overlap=(4, 16, 16))
     assert out.shape == noisy.shape
     assert psnr(clean, out, 1.0) > psnr(clean, noisy, 1.0) + 4
+
+
+def test_a_model_handed_out_does_not_change_when_training_continues(noisy_pair):
+    trainer = _trainer(noisy_pair[0])
+    trainer.train(max_steps=2)
+    model = trainer.to_model(diagnose=False)
+    before = model.predict(noisy_pair[0], "YX")
+    trainer.train(max_steps=3)
+    np.testing.assert_array_equal(model.predict(noisy_pair[0], "YX"), before)
+    assert model.summary["steps"] == 2

@@ -7,6 +7,7 @@ second call to :meth:`Trainer.train` continues where the first one stopped.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import math
 import threading
@@ -227,7 +228,7 @@ class Trainer:
 
     # -- result -------------------------------------------------------------------------------
     def to_model(self, diagnose: bool = True) -> Noise2SameModel:
-        """The trained model with its summary (and the J-invariance measure D(f) when ``diagnose``)."""
+        """A copy of the trained model with its summary (and the J-invariance measure D(f) when ``diagnose``)."""
         last = self.history[-1] if self.history else {}
         recent = self.history[-20:]
         summary = {
@@ -250,7 +251,8 @@ class Trainer:
         norm = {"mean": [m.tolist() for m in self.data.means], "std": [s.tolist() for s in self.data.stds]}
         if diagnose and last:
             summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
-        return Noise2SameModel(self.net, self.axes, self.config, norm, summary)
+        # a snapshot: training on afterwards must not change a model already handed out
+        return Noise2SameModel(copy.deepcopy(self.net).eval(), self.axes, copy.deepcopy(self.config), norm, summary)
 
 
 def _amp_dtype(device: torch.device):

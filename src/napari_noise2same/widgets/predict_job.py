@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from napari.qt.threading import create_worker
+from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 from qtpy.QtCore import QObject, Signal
 
 from .layers import layer_array

@@ -11,7 +11,7 @@ import numpy as np
 from magicgui.widgets import (
     CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, ProgressBar, PushButton, SpinBox, create_widget,
 )
-from napari.qt.threading import create_worker
+from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
@@ -123,6 +123,7 @@ class TrainWidget(Container):
         self._alive = True  # False once the widget is closed: late signals are ignored
         self._source_layer = None
         self._preview_index: tuple | None = None
+        self._preview_name: str | None = None  # the layer the live preview writes into
         self._last_update = self._last_preview = 0.0
         self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
         self._bridge = _Bridge()
@@ -261,25 +262,34 @@ class TrainWidget(Container):
                              f"+ λ × invariance {event.invariance:.4f}")
         self.loss_plot.set_history(self.loss_history)
 
-    def _preview_layer(self, layer):
-        """The ``<layer>_preview`` layer (made at Train: adding a layer stalls napari ~0.1-0.3 s)."""
-        name = f"{layer.name}_preview"
-        if name in self.viewer.layers and self.viewer.layers[name].data.shape == layer.data.shape:
-            return self.viewer.layers[name]
+    def _preview_layer(self, layer) -> None:
+        """Pick the layer the live preview writes into: the ``<layer>_denoised`` of an earlier run,
+        else a ``<layer>_preview`` made now (at Train: adding or removing a layer stalls napari
+        0.1-0.3 s, and layers added and removed every run slowly grow its memory)."""
+        self._preview_name = None
+        for name in (f"{layer.name}_denoised", f"{layer.name}_preview"):
+            if name in self.viewer.layers and self.viewer.layers[name].data.shape == layer.data.shape:
+                self._preview_name = name
+                return
         if np.prod(layer.data.shape) * 4 > PREVIEW_MAX_BYTES:
-            return None  # a full-size float32 copy would not be cheap: no live preview
-        return set_or_add(self.viewer, np.zeros(layer.data.shape, np.float32), result_kwargs(layer, name))
+            return  # a full-size float32 copy would not be cheap: no live preview
+        name = f"{layer.name}_preview"
+        set_or_add(self.viewer, np.zeros(layer.data.shape, np.float32), result_kwargs(layer, name))
+        self._preview_name = name
 
     def _on_preview(self, payload) -> None:
-        if not self._alive:
+        if not self._alive or self._preview_name not in self.viewer.layers:
             return
         index, plane = payload
-        layer = self._source_layer
-        preview = self.viewer.layers[f"{layer.name}_preview"] if layer and f"{layer.name}_preview" in self.viewer.layers else None
-        if preview is None:
-            return
-        preview.data[index] = plane
-        preview.refresh()
+        target = self.viewer.layers[self._preview_name]
+        target.data[index] = plane
+        target.refresh()
+
+    def _drop_preview(self) -> None:
+        """Remove a ``<layer>_preview`` layer made for this run (never an earlier result)."""
+        if self._preview_name and self._preview_name.endswith("_preview") and self._preview_name in self.viewer.layers:
+            self.viewer.layers.remove(self._preview_name)
+        self._preview_name = None
 
     def _training_done(self, model: Noise2SameModel) -> None:
         if not self._alive:
@@ -288,7 +298,7 @@ class TrainWidget(Container):
         self.loss_history = self.trainer.history
         self.loss_plot.set_history(self.loss_history)
         layer = self._source_layer
-        SESSION.add(f"{layer.name} ({model.summary['steps']} steps)", model)
+        SESSION.add(layer.name, model)
         s = model.summary
         self.result.value = (f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
                              f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
@@ -307,9 +317,7 @@ class TrainWidget(Container):
         report(error, action)
         if not self._alive:
             return
-        layer = self._source_layer
-        if layer is not None and f"{layer.name}_preview" in self.viewer.layers:
-            self.viewer.layers.remove(f"{layer.name}_preview")
+        self._drop_preview()
         stopped = isinstance(error, InterruptedError)
         self._set_running(False, f"{action} {'stopped' if stopped else 'failed'}."
                           + (" Train again to continue from the weights." if self.trainer is not None else ""))
@@ -323,15 +331,15 @@ class TrainWidget(Container):
         if not self._alive:
             return
         layer = self._source_layer
-        name, preview = f"{layer.name}_denoised", f"{layer.name}_preview"
-        if preview in self.viewer.layers and name not in self.viewer.layers:
+        name, preview = f"{layer.name}_denoised", self._preview_name
+        if preview and preview.endswith("_preview") and preview in self.viewer.layers and name not in self.viewer.layers:
             # the preview layer becomes the result: adding and removing layers each stall napari ~0.2 s
             self.viewer.layers[preview].data = denoised
             self.viewer.layers[preview].name = name
+            self._preview_name = None
         else:
             set_or_add(self.viewer, denoised, result_kwargs(layer, name))
-            if preview in self.viewer.layers:
-                self.viewer.layers.remove(preview)
+            self._drop_preview()
         self.compare_button.enabled = self.residual_button.enabled = True
         self._set_running(False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.")
 
