@@ -179,7 +179,7 @@ def _predict(args) -> int:
             target = _predict_file(model, path, outdir, args, inputs)
         except Noise2SameError as e:
             if len(paths) == 1:
-                raise
+                raise Noise2SameError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
             failed += 1
             tqdm.write(f"noise2same: skipped {path}: {e}", file=sys.stderr)
             continue

@@ -106,3 +106,23 @@ def test_a_failing_save_leaves_no_file(widget, qtbot, tmp_path, monkeypatch):
     monkeypatch.undo()
     w.save_model(tmp_path / "model.n2s")
     assert [p.name for p in tmp_path.iterdir()] == ["model.n2s"]
+
+
+@pytest.mark.parametrize(
+    "data, axes, expected",
+    [
+        (np.full((48, 48), np.nan, np.float32), "YX", "NaN"),
+        (np.random.default_rng(0).random((48, 48)).astype(np.float32), "ZYX", "axes"),
+        (np.random.default_rng(0).random((48, 48)).astype(np.float32), "YY", "repeat"),
+        (np.random.default_rng(0).random((48, 48)).astype(np.float32), "QX", "letters"),
+    ],
+)
+def test_bad_layer_or_axes_is_one_notification(widget, qtbot, data, axes, expected):
+    viewer, w, layer, messages = widget
+    layer.data = data
+    w.axes.value = axes
+    w.max_steps.value = 2
+    w.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(messages) and not w.busy, timeout=20_000)
+    assert expected in messages[0] and "Traceback" not in messages[0]
+    assert w.train_button.enabled and "cells_denoised" not in viewer.layers and "cells_preview" not in viewer.layers
