@@ -4,6 +4,7 @@ import gc
 
 import numpy as np
 import psutil
+import torch
 
 from napari_noise2same.widgets.session import SESSION
 
@@ -19,7 +20,7 @@ def test_fifty_cycles_do_not_grow_memory(make_napari_viewer, qtbot, noisy_pair):
     trainer.preset.value, trainer.patch_size.value, trainer.batch_size.value, trainer.seed.value = "tiny", 32, 4, 0
     trainer.max_steps.value = 2
     process = psutil.Process()
-    rss = []
+    rss, device = [], []
     for cycle in range(CYCLES):
         trainer.train_button.clicked.emit()  # continues from the previous cycle's weights
         if cycle % 5 == 4:  # now and then: stop it instead of letting it finish
@@ -31,8 +32,12 @@ def test_fifty_cycles_do_not_grow_memory(make_napari_viewer, qtbot, noisy_pair):
         qtbot.waitUntil(lambda: predictor.denoise_button.enabled and "long_denoised" in viewer.layers, timeout=30_000)
         gc.collect()
         rss.append(process.memory_info().rss / 2**20)
+        if torch.cuda.is_available():  # the widget's default device is the first GPU when there is one
+            device.append(torch.cuda.memory_allocated() / 2**20)
     assert trainer.trainer.step >= CYCLES  # the same model all along
     assert len(SESSION.names()) >= 1 and sum(n.startswith("long ") for n in SESSION.names()) == 1
     growth = max(rss[10:]) - rss[9]
     print(f"RSS over {CYCLES} cycles (MiB): first {rss[0]:.0f}, cycle 10 {rss[9]:.0f}, max after {max(rss[10:]):.0f}, last {rss[-1]:.0f}")
+    if device:
+        assert max(device[10:]) - device[9] < 25, f"GPU memory grew: {np.round(device).tolist()}"
     assert growth < 25, f"RSS grew by {growth:.0f} MiB over cycles 10-{CYCLES}: {np.round(rss).tolist()}"
