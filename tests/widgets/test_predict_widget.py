@@ -59,7 +59,7 @@ def test_garbage_model_file_is_a_message(predict_widget, tmp_path, monkeypatch):
 
 def test_model_from_training_widget_without_a_file(make_napari_viewer, qtbot, noisy_pair):
     viewer = make_napari_viewer()
-    layer = viewer.add_image(noisy_pair[0], name="handoff")
+    viewer.add_image(noisy_pair[0], name="handoff")
     _, trainer = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
     _, predictor = viewer.window.add_plugin_dock_widget(PLUGIN, "Denoise with Noise2Same model")
     trainer.preset.value, trainer.patch_size.value, trainer.batch_size.value = "tiny", 32, 4

@@ -25,10 +25,10 @@ from .lifetime import on_closed
 from .layers import current_slice, layer_array, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
+from .preview import LivePreview, denoise_plane
 from .session import SESSION
 
 PREVIEW_EVERY_S = 3.0
-PREVIEW_MAX_BYTES = 2**30
 UPDATE_EVERY_S = 0.5  # progress, status and loss plot
 D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
 D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
@@ -123,7 +123,7 @@ class TrainWidget(Container):
         self._alive = True  # False once the widget is closed: late signals are ignored
         self._source_layer = None
         self._preview_index: tuple | None = None
-        self._preview_name: str | None = None  # the layer the live preview writes into
+        self._live = LivePreview(viewer)
         self._last_update = self._last_preview = 0.0
         self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
         self._bridge = _Bridge()
@@ -201,7 +201,7 @@ class TrainWidget(Container):
             # loss, optimiser, batch, patch and device may change between runs of the same model
             self.trainer.reconfigure(config, device=self.device.value)
         self._key, self._source_layer = key, layer
-        self._preview_layer(layer)
+        self._live.prepare(layer)
         steps = self.max_steps.value or None
         seconds = self.max_minutes.value * 60
         self._budget = (steps, seconds)
@@ -225,22 +225,14 @@ class TrainWidget(Container):
             self._bridge.event.emit(event)
             if time.monotonic() - self._last_preview >= PREVIEW_EVERY_S:
                 self._last_preview = time.monotonic()
-                preview = self._preview(trainer, data, axes)
-                trainer.net.train()
-                if preview is not None:
-                    self._bridge.preview.emit(preview)
+                index = self._preview_index
+                if index is not None:
+                    plane = denoise_plane(trainer, data, axes, index)
+                    trainer.net.train()
+                    self._bridge.preview.emit((index, plane))
 
         trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
         return trainer.to_model()
-
-    def _preview(self, trainer, data, axes):
-        index = self._preview_index
-        if index is None:
-            return None
-        sub_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
-        plane = np.asarray(data[index])
-        model = Noise2SameModel(trainer.net, axes, trainer.config)
-        return index, model.predict(plane, sub_axes)
 
     def _on_event(self, event) -> None:
         """Per step; the window is redrawn at most every UPDATE_EVERY_S (each redraw recomposes it)."""
@@ -262,34 +254,9 @@ class TrainWidget(Container):
                              f"+ λ × invariance {event.invariance:.4f}")
         self.loss_plot.set_history(self.loss_history)
 
-    def _preview_layer(self, layer) -> None:
-        """Pick the layer the live preview writes into: the ``<layer>_denoised`` of an earlier run,
-        else a ``<layer>_preview`` made now (at Train: adding or removing a layer stalls napari
-        0.1-0.3 s, and layers added and removed every run slowly grow its memory)."""
-        self._preview_name = None
-        for name in (f"{layer.name}_denoised", f"{layer.name}_preview"):
-            if name in self.viewer.layers and self.viewer.layers[name].data.shape == layer.data.shape:
-                self._preview_name = name
-                return
-        if np.prod(layer.data.shape) * 4 > PREVIEW_MAX_BYTES:
-            return  # a full-size float32 copy would not be cheap: no live preview
-        name = f"{layer.name}_preview"
-        set_or_add(self.viewer, np.zeros(layer.data.shape, np.float32), result_kwargs(layer, name))
-        self._preview_name = name
-
     def _on_preview(self, payload) -> None:
-        if not self._alive or self._preview_name not in self.viewer.layers:
-            return
-        index, plane = payload
-        target = self.viewer.layers[self._preview_name]
-        target.data[index] = plane
-        target.refresh()
-
-    def _drop_preview(self) -> None:
-        """Remove a ``<layer>_preview`` layer made for this run (never an earlier result)."""
-        if self._preview_name and self._preview_name.endswith("_preview") and self._preview_name in self.viewer.layers:
-            self.viewer.layers.remove(self._preview_name)
-        self._preview_name = None
+        if self._alive:
+            self._live.show(*payload)
 
     def _training_done(self, model: Noise2SameModel) -> None:
         if not self._alive:
@@ -317,7 +284,7 @@ class TrainWidget(Container):
         report(error, action)
         if not self._alive:
             return
-        self._drop_preview()
+        self._live.drop()
         stopped = isinstance(error, InterruptedError)
         self._set_running(False, f"{action} {'stopped' if stopped else 'failed'}."
                           + (" Train again to continue from the weights." if self.trainer is not None else ""))
@@ -331,15 +298,7 @@ class TrainWidget(Container):
         if not self._alive:
             return
         layer = self._source_layer
-        name, preview = f"{layer.name}_denoised", self._preview_name
-        if preview and preview.endswith("_preview") and preview in self.viewer.layers and name not in self.viewer.layers:
-            # the preview layer becomes the result: adding and removing layers each stall napari ~0.2 s
-            self.viewer.layers[preview].data = denoised
-            self.viewer.layers[preview].name = name
-            self._preview_name = None
-        else:
-            set_or_add(self.viewer, denoised, result_kwargs(layer, name))
-            self._drop_preview()
+        self._live.finish(layer, denoised)
         self.compare_button.enabled = self.residual_button.enabled = True
         self._set_running(False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.")
 
