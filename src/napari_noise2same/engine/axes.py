@@ -2,8 +2,8 @@
 
 S and T are sample axes, C holds channels, Z is spatial for 3D models and a
 sample axis for 2D models; Y and X are always spatial.  Any order goes in; the
-canonical layout is what the network sees, and ``from_canonical`` restores the
-caller's order.
+canonical layout is what the network sees (engine/arrays.py reads it block by
+block and puts blocks back in the caller's order).
 """
 
 from __future__ import annotations
@@ -90,12 +90,3 @@ def make_layout(shape: tuple[int, ...], axes: str, dims: int) -> Layout:
 
 def to_canonical(array: np.ndarray, layout: Layout) -> np.ndarray:
     return np.transpose(array, layout.order).reshape(layout.canonical_shape)
-
-
-def from_canonical(array: np.ndarray, layout: Layout) -> np.ndarray:
-    """Inverse of ``to_canonical`` for an array of the canonical shape."""
-    permuted = tuple(layout.shape[i] for i in layout.order)
-    if "C" not in layout.axes:
-        array = array[:, 0]
-    out = array.reshape(permuted)
-    return np.transpose(out, np.argsort(layout.order))

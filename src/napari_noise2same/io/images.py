@@ -20,10 +20,8 @@ import tifffile
 from ..engine.atomic import atomic_write
 from ..errors import ImageError
 from .tiff_metadata import (
-    LENGTH_IN_UM, MICRO, TiffWarnings, check_complete, normalise_unit, our_axes, pick_series, read_metadata,
+    LENGTH_IN_UM, MICRO, TiffWarnings, check_complete, normalise_unit, pick_series, read_metadata,
 )
-
-_our_axes = our_axes  # older name, kept for callers
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = TIFF_SUFFIXES + (".png",)
