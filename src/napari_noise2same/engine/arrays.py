@@ -43,6 +43,12 @@ def read_block(array, layout: Layout, sample: tuple | int, region: tuple[slice, 
     return block if "C" in kept else block[None]
 
 
+def read_normalised(array, layout: Layout, sample, region: tuple[slice, ...], mean, std) -> np.ndarray:
+    """:func:`read_block` standardised by per-channel ``mean`` and ``std`` (each of C values)."""
+    shape = (-1,) + (1,) * len(layout.spatial_axes)
+    return (read_block(array, layout, sample, region) - np.reshape(mean, shape)) / np.reshape(std, shape)
+
+
 def to_input_order(block: np.ndarray, layout: Layout) -> np.ndarray:
     """Inverse of :func:`read_block`'s reordering: (C, *spatial) to the array's own order."""
     kept = [a for a in layout.axes if a not in layout.sample_axes]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ImageError
-from .arrays import channel_stats, read_block, sample_shape, spatial_shape
+from .arrays import channel_stats, read_normalised, sample_shape, spatial_shape
 from .axes import Layout, make_layout, to_canonical
 from .unet import SIZE_MULTIPLE
 
@@ -47,8 +47,7 @@ class Source:
 
     def read(self, sample: int, region: tuple[slice, ...]) -> np.ndarray:
         """Normalised float32 (C, *region) of one sample."""
-        shape = (-1,) + (1,) * len(self.spatial)
-        return (read_block(self.array, self.layout, sample, region) - self.mean.reshape(shape)) / self.std.reshape(shape)
+        return read_normalised(self.array, self.layout, sample, region, self.mean, self.std)
 
     @classmethod
     def from_array(cls, array, axes: str, dims: int, name: str) -> "Source":

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import ImageError
-from .arrays import block_index, channel_stats, read_block, sample_shape, spatial_shape, to_input_order
+from .arrays import block_index, channel_stats, read_normalised, sample_shape, spatial_shape, to_input_order
 from .axes import Layout, make_layout
 from .devices import resolve_device
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
@@ -80,7 +80,7 @@ def iter_denoised(
 
     for sample in samples:
         def read(lo, hi, sample=sample):
-            return (read_block(image, layout, sample, (slice(lo, hi),)) - mean) / std
+            return read_normalised(image, layout, sample, (slice(lo, hi),), mean, std)
 
         for lo, hi, block in _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
             yield block_index(layout, sample, (slice(lo, hi),)), to_input_order(block * std + mean, layout)

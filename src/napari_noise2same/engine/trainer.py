@@ -60,13 +60,10 @@ class Trainer:
         self.config = config or TrainConfig(dims=data.dims)
         self.data = data
         self.axes = axes
-        self.device = resolve_device(device)
         seed = self.config.seed
         self.rng = np.random.default_rng(seed)
         if seed is not None:
             torch.manual_seed(seed)
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(seed if seed is not None else int(self.rng.integers(2**62)))
         if model is not None:
             if model.dims != data.dims or model.channels != data.channels:
                 raise ValueError(
@@ -77,12 +74,10 @@ class Trainer:
         else:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
         self.memory_format = channels_last(data.dims)
-        self.net.to(self.device, memory_format=self.memory_format)
-        self.batch_size = self.config.batch_size_for(self.device.type)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, self.config.lr_halve_every, gamma=0.5)
-        self.amp_dtype = _amp_dtype(self.device) if self.config.amp else None
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self._use_device(resolve_device(device), seed if seed is not None else int(self.rng.integers(2**62)))
+        self.batch_size = self.config.batch_size_for(self.device.type)
         self.step = 0
         self.seconds = 0.0
         self.history: list[dict] = []
@@ -99,16 +94,17 @@ class Trainer:
             self.data = self.data.resampled(config.patch_size, config.val_fraction)
             self._val = self.data.validation_patches(seed=0)
             self._noise_std = None
-        if device is not None and resolve_device(device) != self.device:
-            self._move_to(resolve_device(device))
         for group in self.optimizer.param_groups:
             group["lr"] = config.learning_rate * 0.5 ** (self.step // config.lr_halve_every)
         self.scheduler.base_lrs = [config.learning_rate] * len(self.optimizer.param_groups)
         self.config = config
+        if device is not None and resolve_device(device) != self.device:
+            self._use_device(resolve_device(device), int(self.rng.integers(2**62)))
         self.batch_size = config.batch_size_for(self.device.type)
 
-    def _move_to(self, device: torch.device) -> None:
-        """Move the network and the optimiser's state (e.g. to the CPU after a GPU ran out of memory)."""
+    def _use_device(self, device: torch.device, generator_seed: int) -> None:
+        """Put the network and the optimiser's state on ``device`` (at start, or e.g. on the CPU
+        after a GPU ran out of memory), with the masking generator and mixed precision it needs."""
         self.net.to(device, memory_format=self.memory_format)
         for state in self.optimizer.state.values():
             for key, value in state.items():
@@ -116,7 +112,7 @@ class Trainer:
                     state[key] = value.to(device)
         self.device = device
         self.generator = torch.Generator(device=device)
-        self.generator.manual_seed(int(self.rng.integers(2**62)))
+        self.generator.manual_seed(generator_seed)
         self.amp_dtype = _amp_dtype(device) if self.config.amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
 

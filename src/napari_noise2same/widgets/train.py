@@ -227,9 +227,7 @@ class TrainWidget(Container):
                 self._last_preview = time.monotonic()
                 index = self._preview_index
                 if index is not None:
-                    plane = denoise_plane(trainer, data, axes, index)
-                    trainer.net.train()
-                    self._bridge.preview.emit((index, plane))
+                    self._bridge.preview.emit((index, denoise_plane(trainer, data, axes, index)))
 
         trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
         return trainer.to_model()
