@@ -96,16 +96,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read_inputs(inputs, axes):
-    from .engine.axes import check_axes
-    from .io import find_inputs, read_image
+    from .io import find_inputs
 
-    files = []
-    for path in find_inputs(inputs):
-        image = read_image(path)
-        if axes:
-            image.axes = check_axes(axes, image.data.ndim)
-        files.append(image)
-    return files
+    return [_read_input(path, axes) for path in find_inputs(inputs)]
+
+
+def _read_input(path, axes):
+    """One image file, its axes overridden by ``--axes`` when given."""
+    from .engine.axes import check_axes
+    from .io import read_image
+
+    image = read_image(path)
+    if axes:
+        image.axes = check_axes(axes, image.data.ndim)
+    return image
 
 
 def _train(args) -> int:
@@ -193,17 +197,14 @@ def _predict_file(model, path: Path, outdir: Path, args, inputs: set[Path]) -> P
     """Denoise one file into ``outdir``, streaming planes to disk where the axes allow."""
     import numpy as np
 
-    from .engine.axes import check_axes, make_layout
+    from .engine.axes import make_layout
     from .engine.predict import iter_planes, planes_in_order
-    from .io import read_image
     from .io.images import PlaneStream, write_tiff
 
     target = outdir / f"{path.stem}_denoised.tif"
     if target.resolve() in inputs:
         raise Noise2SameError(f"output {target} would overwrite an input; choose another output folder")
-    f = read_image(path)
-    if args.axes:
-        f.axes = check_axes(args.axes, f.data.ndim)
+    f = _read_input(path, args.axes)
     axes = f.axes
     if model.dims == 3 and "Z" not in axes and "S" in axes:
         axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
