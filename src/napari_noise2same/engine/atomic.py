@@ -31,3 +31,32 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(folder)`` on a temporary folder beside ``path`` (e.g. a zarr store), then
+    put it in place of ``path``; an existing ``path`` is removed only once the new one is complete."""
+    import shutil
+
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise Noise2SameError(f"folder {path.parent} does not exist; create it or choose another output path")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    except PermissionError:
+        raise Noise2SameError(f"cannot write to {path.parent}; choose a writable folder") from None
+    old = None
+    try:
+        write(tmp)
+        if path.exists():
+            old = path.with_name(f".{path.name}.{os.getpid()}.old")
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not path.exists():
+            os.replace(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    return path

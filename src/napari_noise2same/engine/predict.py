@@ -32,7 +32,7 @@ def predict(model, image, axes: str, **kwargs) -> np.ndarray:
 
     Keyword arguments are those of :func:`iter_denoised`.
     """
-    layout = _layout(model, image, axes)
+    layout = model_layout(model, image, axes)
     out = np.empty(layout.shape, dtype=np.float32)
     for index, block in iter_denoised(model, image, axes, **kwargs):
         out[index] = block
@@ -48,6 +48,7 @@ def iter_denoised(
     overlap: int | tuple[int, ...] | None = None,
     tta: bool = False,
     device: str | torch.device | None = None,
+    stats: tuple | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[tuple, np.ndarray]]:
@@ -57,13 +58,16 @@ def iter_denoised(
     first spatial axis, with the axes of ``image`` (float32, input intensity scale).
     ``tile_size`` None picks whole-sample prediction when the activations fit in
     about 1.5 GB, else tiles of 512 px (2D) or 32x256x256 (3D).  ``tta`` averages
-    the 8 rotations and flips of the YX plane.  ``on_progress(done, total)`` is
+    the 8 rotations and flips of the YX plane.  ``stats`` (per-channel mean, std) standardise
+    the input instead of its own statistics: the whole image's, when ``image`` is a piece of it.
+    ``on_progress(done, total)`` is
     called per tile; ``should_stop()`` returning True aborts with InterruptedError.
     """
-    layout = _layout(model, image, axes)
+    layout = model_layout(model, image, axes)
     device = resolve_device(device) if device is not None else next(model.net.parameters()).device
     net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
-    mean, std = (v.reshape((-1,) + (1,) * model.dims) for v in channel_stats(image, layout))
+    stats = channel_stats(image, layout) if stats is None else stats
+    mean, std = (np.asarray(v, np.float32).reshape((-1,) + (1,) * model.dims) for v in stats)
     spatial = spatial_shape(layout)
     tiles = tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
     plan = [tile_starts(s, t, o) for s, t, o in zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles))]
@@ -86,7 +90,7 @@ def iter_denoised(
             yield block_index(layout, sample, (slice(lo, hi),)), to_input_order(block * std + mean, layout)
 
 
-def _layout(model, image, axes: str) -> Layout:
+def model_layout(model, image, axes: str) -> Layout:
     layout = make_layout(tuple(np.shape(image)), axes, model.dims)
     if layout.channels != model.channels:
         raise ImageError(
@@ -183,7 +187,7 @@ def iter_planes(model, image, axes: str, **kwargs) -> Iterator[np.ndarray]:
 
     Needs :func:`planes_in_order`; keyword arguments are those of :func:`iter_denoised`.
     """
-    layout = _layout(model, image, axes)
+    layout = model_layout(model, image, axes)
     if not planes_in_order(layout):
         raise ValueError(f"axes {layout.axes} do not give planes in storage order; use predict()")
     height, width = layout.shape[-2:]

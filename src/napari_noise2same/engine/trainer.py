@@ -12,7 +12,7 @@ import datetime
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -70,9 +70,14 @@ class Trainer:
                     f"the model is {model.dims}D with {model.channels} channel(s) but the data is "
                     f"{data.dims}D with {data.channels}; start a new model for this data"
                 )
-            self.net = model.net
+            # fine-tuning: the network (a copy: the model it starts from stays as it was) defines the preset
+            self.net = copy.deepcopy(model.net)
+            self.config = replace(self.config, dims=model.dims, preset=model.train_config.preset)
+            self.resumed_from = {k: model.summary.get(k) for k in ("steps", "total_steps", "date", "final_loss")}
+            self.steps_before = int(model.summary.get("total_steps") or model.summary.get("steps") or 0)
         else:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
+            self.resumed_from, self.steps_before = None, 0
         self.memory_format = channels_last(data.dims)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, self.config.lr_halve_every, gamma=0.5)
@@ -229,6 +234,8 @@ class Trainer:
         recent = self.history[-20:]
         summary = {
             "steps": self.step,
+            "total_steps": self.steps_before + self.step,
+            "resumed_from": self.resumed_from,
             "train_seconds": round(self.seconds, 2),
             "device": str(self.device),
             "batch_size": self.batch_size,

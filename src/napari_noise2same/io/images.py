@@ -19,6 +19,7 @@ import tifffile
 
 from ..engine.atomic import atomic_write
 from ..errors import ImageError
+from .zarr_images import is_zarr, read_zarr
 from .tiff_metadata import (
     LENGTH_IN_UM, MICRO, TiffWarnings, check_complete, normalise_unit, pick_series, read_metadata,
 )
@@ -39,6 +40,7 @@ class ImageFile:
     time_interval: float | None = None  # seconds between T steps
     channel_names: list[str] = field(default_factory=list)
     rgb: bool = False  # 8-bit RGB(A) picture, C last
+    ome: bool = False  # an OME-Zarr image (results are written as OME-Zarr too)
 
 
 @dataclass
@@ -56,15 +58,17 @@ def find_inputs(inputs: list[str]) -> list[Path]:
     found: list[Path] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            hits = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
+        if is_zarr(p):
+            found.append(p)
+        elif p.is_dir():
+            hits = sorted(q for q in p.iterdir() if (q.suffix.lower() in IMAGE_SUFFIXES and q.is_file()) or is_zarr(q))
             if not hits:
-                raise ImageError(f"folder {p} holds no .tif, .tiff or .png image")
+                raise ImageError(f"folder {p} holds no .tif, .tiff, .png or .zarr image")
             found += hits
         elif p.is_file():
             found.append(p)
         elif any(c in item for c in "*?["):
-            hits = sorted(Path(h) for h in glob.glob(item) if Path(h).suffix.lower() in IMAGE_SUFFIXES)
+            hits = sorted(Path(h) for h in glob.glob(item) if Path(h).suffix.lower() in IMAGE_SUFFIXES or is_zarr(h))
             if not hits:
                 raise ImageError(f"no image matches {item!r}")
             found += hits
@@ -74,8 +78,11 @@ def find_inputs(inputs: list[str]) -> list[Path]:
 
 
 def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
-    """Read a TIFF or PNG. ``lazy``: True gives a dask array, None only for TIFFs too big for memory."""
+    """Read a TIFF, PNG, zarr array or OME-Zarr image. ``lazy``: True gives a dask array, None only
+    for TIFFs too big for memory (zarr is always lazy)."""
     path = Path(path)
+    if is_zarr(path):
+        return read_zarr(path)
     if not path.is_file():
         raise ImageError(f"{path} does not exist; check the path")
     suffix = path.suffix.lower()

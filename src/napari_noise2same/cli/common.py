@@ -1,0 +1,59 @@
+"""Helpers shared by the subcommands: reading inputs, checking output paths, formatting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import Noise2SameError
+
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default auto)"
+
+
+def read_inputs(inputs, axes):
+    from ..io import find_inputs
+
+    return [read_input(path, axes) for path in find_inputs(inputs)]
+
+
+def read_input(path, axes):
+    """One image (TIFF, PNG, zarr or OME-Zarr), its axes overridden by ``--axes`` when given."""
+    from ..engine.axes import check_axes
+    from ..io import read_image
+
+    image = read_image(path)
+    if axes:
+        image.axes = check_axes(axes, image.data.ndim)
+    return image
+
+
+def device(name):
+    from ..engine.devices import resolve_device
+
+    return resolve_device(name)
+
+
+def fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def output_folder(folder: Path) -> Path:
+    if folder.exists() and not folder.is_dir():
+        raise Noise2SameError(f"output {folder} is a file; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Noise2SameError(f"cannot create the output folder {folder} ({e.strerror}); choose another one") from None
+    if not os.access(folder, os.W_OK):
+        raise Noise2SameError(f"cannot write to {folder}; choose a writable output folder")
+    return folder
+
+
+def check_writable(path: Path, what: str = "the model", example: str = "model.n2s") -> None:
+    if path.is_dir():
+        raise Noise2SameError(f"{path} is a folder; give {what} a file name, e.g. {path / example}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise Noise2SameError(f"folder {folder} does not exist; create it or choose another output path")
+    if not os.access(folder, os.W_OK):
+        raise Noise2SameError(f"cannot write to {folder}; choose a writable folder for {what}")

@@ -1,0 +1,46 @@
+"""``noise2same info``: what a model file holds and how it was trained."""
+
+from __future__ import annotations
+
+import json
+
+from .common import fmt
+
+
+def add_parser(sub) -> None:
+    i = sub.add_parser("info", help="show what a model file holds", description="Show what a model file holds and how it was trained.")
+    i.add_argument("model", help="model file (.n2s)")
+    i.add_argument("--json", action="store_true", help="print the full metadata as JSON")
+    i.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..engine import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+        return 0
+    u, t, s = meta["unet"], meta.get("train_config", {}), meta.get("summary", {})
+    steps = f"{s.get('steps')} steps"
+    if s.get("resumed_from"):
+        r = s["resumed_from"]
+        steps += f", fine-tuned from a model of {r.get('total_steps') or r.get('steps')} steps ({s.get('total_steps')} in all)"
+    lines = [
+        f"model       {args.model}",
+        f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), {u['in_channels']} channel(s)",
+        f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
+        f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, {t.get('replacement')} replacement",
+        f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x {s.get('patch_size')}",
+        f"losses      total {fmt(s.get('final_loss'))}, reconstruction {fmt(s.get('final_reconstruction'))}, invariance {fmt(s.get('final_invariance'))}, validation {fmt(s.get('final_val_loss'))}",
+        f"D(f)        {fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
+        f"written by  napari-noise2same {meta.get('package_version')} on {s.get('date')}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def _lambda_text(config: dict, summary: dict) -> str:
+    if config.get("lambda_inv") == "auto" and summary.get("lambda_inv") is not None:
+        return f"auto = {summary['lambda_inv']:.3g} (2 x noise std {summary.get('noise_std_estimate', 0):.3g})"
+    return str(config.get("lambda_inv"))

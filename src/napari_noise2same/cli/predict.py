@@ -1,0 +1,183 @@
+"""``noise2same predict``: denoise files, folders, zarr arrays and OME-Zarr images with a model.
+
+TIFF and PNG inputs become TIFFs, streamed plane by plane.  Zarr inputs (or any input
+with ``-o OUT.zarr``, or with ``--scheduler``) go through the out-of-core path: a dask
+graph of overlapping chunks (engine/chunked.py) written chunk by chunk, computed here
+one chunk at a time or on a dask.distributed cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from ..errors import Noise2SameError
+from .common import DEVICE_HELP, check_writable, device, output_folder, read_input
+
+
+def add_parser(sub) -> None:
+    q = sub.add_parser("predict", help="denoise images with a trained model",
+                       description="Denoise images with a trained model: TIFF/PNG files, folders and globs, "
+                                   "zarr arrays and OME-Zarr images, on this machine or a dask cluster.")
+    q.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs; zarr or OME-Zarr")
+    q.add_argument("-m", "--model", required=True, help="model file (.n2s)")
+    q.add_argument("-o", "--output", required=True,
+                   help="output folder (writes <input>_denoised.tif, or .zarr for zarr inputs), "
+                        "or OUT.zarr for one input")
+    q.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
+    q.add_argument("--tile-size", type=int, help="tile side in pixels (default: whole image when it fits)")
+    q.add_argument("--overlap", type=int, help="tile overlap in pixels (default 96)")
+    q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
+    q.add_argument("--device", default="auto", help=DEVICE_HELP)
+    q.add_argument("--chunk-size", type=int,
+                   help="chunk side for zarr outputs (default 2048 px in 2D, 64 x 512 x 512 in 3D)")
+    q.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the chunks on this dask.distributed scheduler, e.g. tcp://host:8786 "
+                        "(workers must see the model and image files at the same paths)")
+    q.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..engine import load_model
+    from ..io import find_inputs
+
+    model = load_model(args.model, device=device(args.device))
+    paths = find_inputs(args.inputs)
+    out = Path(args.output)
+    if _is_zarr_name(out):
+        if len(paths) != 1:
+            raise Noise2SameError(f"-o {out} names one zarr output but there are {len(paths)} inputs; give an output folder")
+        check_writable(out, "the result", "denoised.zarr")
+    else:
+        output_folder(out)
+    inputs = {p.resolve() for p in paths}
+    started, failed = time.perf_counter(), 0
+    with _scheduler(args.scheduler):
+        for path in tqdm(paths, unit="image", file=sys.stderr, disable=None if len(paths) > 1 else True):
+            t0 = time.perf_counter()
+            try:
+                target = _target(path, out)
+                if target.resolve() in inputs:
+                    raise Noise2SameError(f"output {target} would overwrite an input; choose another output")
+                _predict_one(model, path, target, args)
+            except Noise2SameError as e:
+                if len(paths) == 1:
+                    raise Noise2SameError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
+                failed += 1
+                tqdm.write(f"noise2same: skipped {path}: {e}", file=sys.stderr)
+                continue
+            tqdm.write(f"{path} -> {target} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    done = len(paths) - failed
+    print(f"denoised {done} of {len(paths)} image(s) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _predict_one(model, path: Path, target: Path, args) -> None:
+    f = read_input(path, args.axes)
+    axes = f.axes
+    if model.dims == 3 and "Z" not in axes and "S" in axes:
+        axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
+    if _is_zarr_name(target) or args.scheduler:
+        _predict_chunked(model, f, axes, target, args)
+    else:
+        _predict_streamed(model, f, axes, target, args)
+
+
+def _predict_streamed(model, f, axes: str, target: Path, args) -> None:
+    """Denoise one image into a TIFF, streaming planes to disk where the axes allow."""
+    import numpy as np
+
+    from ..engine.axes import make_layout
+    from ..engine.predict import iter_planes, planes_in_order
+    from ..io.images import PlaneStream, write_tiff
+
+    options = dict(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
+    if planes_in_order(make_layout(tuple(f.data.shape), axes, model.dims)):
+        planes = iter_planes(model, f.data, axes, **options)
+        denoised = PlaneStream(tuple(f.data.shape), np.dtype(np.float32), planes)
+    else:
+        denoised = model.predict(f.data, axes, **options)
+    write_tiff(target, denoised, f.axes, f.pixel_size, f.unit, time_interval=f.time_interval,
+               channel_names=f.channel_names)
+
+
+def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
+    """Denoise one image as overlapping dask chunks into zarr (or a TIFF, chunk row by chunk row)."""
+    import numpy as np
+
+    from ..engine.chunked import denoise_dask
+    from ..io.images import PlaneStream, write_tiff
+    from ..io.zarr_images import write_zarr
+
+    result = denoise_dask(
+        model, f.data, axes, model_path=Path(args.model).resolve() if args.scheduler else None,
+        chunk_size=args.chunk_size, tile_size=args.tile_size, tta=args.tta, device=args.device,
+    )
+    meta = dict(time_interval=f.time_interval, channel_names=f.channel_names)
+    with _progress():
+        if _is_zarr_name(target):
+            plain_zarr = f.path is not None and f.path.is_dir() and not f.ome  # a plain array stays plain
+            write_zarr(target, result, f.axes, f.pixel_size, f.unit, ome=not plain_zarr, **meta)
+        elif f.axes.endswith("YX"):
+            planes = (p for block in result.blocks for p in np.asarray(block).reshape(-1, *result.shape[-2:]))
+            write_tiff(target, PlaneStream(result.shape, np.dtype(np.float32), planes), f.axes, f.pixel_size,
+                       f.unit, **meta)
+        else:
+            write_tiff(target, np.asarray(result), f.axes, f.pixel_size, f.unit, **meta)
+
+
+def _target(path: Path, out: Path) -> Path:
+    if _is_zarr_name(out):
+        return out
+    name = path.name
+    for suffix in (".ome.zarr", ".zarr"):
+        if name.lower().endswith(suffix):
+            return out / f"{name[:-len(suffix)]}_denoised{suffix}"
+    if path.is_dir():  # a zarr store without the suffix
+        return out / f"{name}_denoised.zarr"
+    return out / f"{path.stem}_denoised.tif"
+
+
+def _is_zarr_name(path: Path) -> bool:
+    return path.name.lower().endswith(".zarr")
+
+
+@contextlib.contextmanager
+def _scheduler(address: str | None):
+    """A dask.distributed client for ``address``; without one, chunks run here one at a time
+    (torch already uses every core for each chunk)."""
+    import dask
+
+    if address is None:
+        with dask.config.set(scheduler="synchronous"):
+            yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise Noise2SameError("--scheduler needs dask.distributed: pip install 'napari-noise2same[distributed]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise Noise2SameError(
+            f"cannot reach the dask scheduler at {address} ({type(e).__name__}); check the address, "
+            "or start one with 'dask scheduler' and workers with 'dask worker ADDRESS'"
+        ) from None
+    with client:
+        yield
+
+
+@contextlib.contextmanager
+def _progress():
+    """dask's progress bar on a terminal (local scheduler only)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar(out=sys.stderr):
+        yield

@@ -1,0 +1,132 @@
+"""``noise2same train``: train a model on noisy images, or fine-tune one with ``--resume``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import Noise2SameError
+from .common import DEVICE_HELP, check_writable, read_inputs
+
+#: options that default to the resumed model's settings (or TrainConfig's for a new model)
+CONFIG_OPTIONS = ("dims", "preset", "patch_size", "mask_percent", "lambda_inv", "replacement", "method",
+                  "learning_rate", "val_fraction")
+
+
+def add_parser(sub) -> None:
+    from ..engine.loss import METHODS
+    from ..engine.masking import REPLACEMENTS
+    from ..engine.unet import DEFAULT_PRESET, PRESETS
+
+    t = sub.add_parser("train", help="train a model on noisy images",
+                       description="Train a Noise2Same model on noisy images alone, or fine-tune one (--resume).")
+    t.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs; zarr or OME-Zarr")
+    t.add_argument("-o", "--output", required=True, help="model file to write (.n2s)")
+    t.add_argument("--resume", metavar="MODEL", help="fine-tune this model (.n2s) on the inputs: its weights and "
+                   "settings are the starting point; options given here override the settings")
+    t.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
+    t.add_argument("--dims", type=int, choices=(2, 3), help="2D or 3D model (default 2)")
+    budget = t.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="number of training steps")
+    budget.add_argument("--max-seconds", type=float, help="training time budget in seconds (default 300 unless --steps)")
+    t.add_argument("--patch-size", type=int, help="patch side in Y and X (default 64)")
+    t.add_argument("--batch-size", type=int, help="patches per step (default 64 on a GPU, 16 on the CPU; 4/2 in 3D)")
+    t.add_argument("--mask-percent", type=float, help="percent of pixels in J (default 0.5)")
+    t.add_argument("--lambda-inv", type=_lambda_inv, metavar="L",
+                   help="weight of the invariance term (default 2, the paper's); 'auto': 2 x the estimated noise std")
+    t.add_argument("--replacement", choices=REPLACEMENTS, help="how J is replaced (default gaussian)")
+    t.add_argument("--method", choices=METHODS, help="loss (default noise2same)")
+    t.add_argument("--preset", choices=list(PRESETS),
+                   help=f"network size (default {DEFAULT_PRESET}; paper = official 5.6M-parameter U-Net)")
+    t.add_argument("--learning-rate", type=float, help="Adam learning rate (default 4e-4)")
+    t.add_argument("--val-fraction", type=float, help="fraction held out for validation (default 0.05)")
+    t.add_argument("--device", default="auto", help=DEVICE_HELP)
+    t.add_argument("--seed", type=int)
+    t.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..engine import Trainer, TrainingData, load_model
+
+    if args.max_seconds is None and args.steps is None:
+        args.max_seconds = 300.0
+    check_writable(Path(args.output))
+    start = load_model(args.resume) if args.resume else None
+    config = _config(args, start)
+    files = read_inputs(args.inputs, args.axes)
+    data = TrainingData.from_arrays(
+        [f.data for f in files], [f.axes for f in files], dims=config.dims, patch_size=config.patch_size,
+        val_fraction=config.val_fraction, names=[str(f.path) for f in files],
+    )
+    if start is not None and start.channels != data.channels:
+        raise Noise2SameError(
+            f"{args.resume} expects {start.channels} channel(s) but the inputs have {data.channels}; "
+            "fine-tune on matching images or train a new model (drop --resume)"
+        )
+    trainer = Trainer(data, config, axes=files[0].axes, device=args.device, model=start)
+    what = f"fine-tuning {args.resume} ({trainer.steps_before} steps so far)" if start else "training"
+    print(
+        f"{what}: a {config.dims}D '{config.preset}' model on {len(files)} image(s) on {trainer.device}, "
+        f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches",
+        file=sys.stderr,
+    )
+    run_training(trainer, args.steps, args.max_seconds)
+    model = trainer.to_model()
+    model.save(args.output)
+    s = model.summary
+    total = f" ({s['total_steps']} in all)" if start else ""
+    print(
+        f"saved {args.output}: {s['steps']} steps{total} in {s['train_seconds']:.0f} s, loss {s['final_loss']:.4f} "
+        f"(reconstruction {s['final_reconstruction']:.4f}, invariance {s['final_invariance']:.4f}), "
+        f"J-invariance D(f) {s.get('invariance_D', float('nan')):.4f}"
+    )
+    return 0
+
+
+def _config(args, start):
+    """The settings: the resumed model's (or the defaults), with the options given on top."""
+    from dataclasses import replace
+
+    from ..engine import TrainConfig
+
+    given = {k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None}
+    if start is not None:
+        for key, have in (("dims", start.dims), ("preset", start.train_config.preset)):
+            if key in given and given[key] != have:
+                raise Noise2SameError(
+                    f"{args.resume} is a {start.dims}D '{start.train_config.preset}' model; fine-tuning keeps its "
+                    f"network, so drop --{key} or train a new model (without --resume)"
+                )
+    base = start.train_config if start is not None else TrainConfig()
+    try:
+        return replace(base, **given, batch_size=args.batch_size, seed=args.seed)
+    except ValueError as e:
+        raise Noise2SameError(str(e)) from None
+
+
+def run_training(trainer, steps, seconds) -> None:
+    from tqdm import tqdm
+
+    total = steps if steps is not None else round(seconds)
+    unit = "step" if steps is not None else "s"
+    with tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr, disable=None) as bar:
+        def on_event(e):
+            bar.n = min(total, e.step - first if steps is not None else round(e.elapsed_s))
+            post = {"step": e.step, "loss": f"{e.loss:.4f}", "it/s": f"{e.steps_per_s:.1f}"}
+            if e.val_loss is not None:
+                post["val"] = f"{e.val_loss:.4f}"
+            bar.set_postfix(post, refresh=False)
+            bar.refresh()
+
+        first = trainer.step
+        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
+
+
+def _lambda_inv(text: str):
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', not {text!r}") from None
