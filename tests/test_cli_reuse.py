@@ -82,18 +82,22 @@ def test_chunks_are_seamless(stack):
         np.testing.assert_allclose(chunked, whole, atol=1e-4 * whole.std())
 
 
-def test_local_cluster_matches_local_run(tmp_path, model_file, stack):
+def test_local_cluster_matches_local_run(tmp_path, model_file, stack, monkeypatch):
     distributed = pytest.importorskip("distributed", reason="needs dask.distributed (the [distributed] extra)")
     source = tmp_path / "s.ome.zarr"
     write_zarr(source, stack, "TYX", chunks=(1, 64, 64))
+    tiff = tmp_path / "s.tif"
+    tifffile.imwrite(tiff, stack, imagej=True, metadata={"axes": "TYX"})
+    monkeypatch.setattr("napari_noise2same.io.images.lazy_threshold_bytes", lambda: 0)  # open the TIFF lazily
     assert main(["predict", "-m", str(model_file), str(source), "-o", str(tmp_path / "local.zarr"), "--chunk-size", "64"]) == 0
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        code = main(["predict", "-m", str(model_file), str(source), "-o", str(tmp_path / "cluster.zarr"),
-                     "--chunk-size", "64", "--scheduler", cluster.scheduler_address])
-    assert code == 0
+        for name, image in (("cluster.zarr", source), ("cluster_tiff.zarr", tiff)):
+            code = main(["predict", "-m", str(model_file), str(image), "-o", str(tmp_path / name),
+                         "--chunk-size", "64", "--scheduler", cluster.scheduler_address])
+            assert code == 0
     local = np.asarray(read_image(tmp_path / "local.zarr").data)
-    remote = np.asarray(read_image(tmp_path / "cluster.zarr").data)
-    assert np.abs(local - remote).max() <= 1e-3
+    for name in ("cluster.zarr", "cluster_tiff.zarr"):
+        assert np.abs(local - np.asarray(read_image(tmp_path / name).data)).max() <= 1e-3
 
 
 def test_unreachable_scheduler_is_one_line(tmp_path, model_file, stack, capsys):

@@ -140,10 +140,32 @@ def _read_tiff(path: Path, lazy: bool | None) -> ImageFile:
 def _lazy_array(tif: tifffile.TiffFile, index: int):
     """A dask array over the full-resolution level; planes are read when computed."""
     import dask.array as da
-    import zarr
 
-    store = tif.aszarr(series=index, level=0)
-    return da.from_zarr(zarr.open(store, mode="r"))
+    pages = TiffPages(tif.filehandle.path, index)
+    return da.from_array(pages, chunks=pages.chunks, asarray=True, fancy=False)
+
+
+class TiffPages:
+    """tifffile's Zarr view of one series, opened on first use in each process: it pickles as its
+    path, so a lazily opened TIFF can be read by dask.distributed workers."""
+
+    def __init__(self, path, series: int):
+        self.path, self.series, self._array = str(path), series, None
+        array = self._open()
+        self.shape, self.dtype, self.ndim, self.chunks = array.shape, array.dtype, array.ndim, array.chunks
+
+    def _open(self):
+        if self._array is None:
+            import zarr
+
+            self._array = zarr.open(tifffile.imread(self.path, aszarr=True, series=self.series, level=0), mode="r")
+        return self._array
+
+    def __getitem__(self, key):
+        return self._open()[key]
+
+    def __getstate__(self):
+        return {**self.__dict__, "_array": None}
 
 
 def write_tiff(
