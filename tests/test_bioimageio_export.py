@@ -1,0 +1,264 @@
+"""bioimage.io export: the package validates, passes bioimageio.core's own test without network,
+runs without napari-noise2same installed, and denoises as our predictor does."""
+
+import dataclasses
+import io
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import zipfile
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip(
+    "bioimageio.core", reason="bioimage.io export needs the optional extra: pip install 'napari-noise2same[bioimageio]'"
+)
+
+import bioimageio.core  # noqa: E402
+from bioimageio.core import create_prediction_pipeline  # noqa: E402
+from bioimageio.core.digest_spec import get_test_input_sample  # noqa: E402
+from bioimageio.spec import load_description  # noqa: E402
+from bioimageio.spec.model.v0_5 import ModelDescr  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from napari_noise2same.engine import TrainConfig, Trainer, TrainingData  # noqa: E402
+from napari_noise2same.errors import AxesError, ImageError, ModelFileError, Noise2SameError  # noqa: E402
+from napari_noise2same.export import bioimageio as bioimageio_export  # noqa: E402
+from napari_noise2same.export import export_bioimageio  # noqa: E402
+from napari_noise2same.export.bioimageio import EXTRA_HINT, HALO, min_input_size  # noqa: E402
+
+from .engine.helpers import random_model  # noqa: E402
+
+
+@contextmanager
+def offline():
+    """Refuse (and record) every attempt to reach the network, as on a machine without one."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args[:2])
+        raise OSError("network disabled by the test")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket, "getaddrinfo", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(socket.socket, "connect", refuse)
+        mp.setattr(socket.socket, "connect_ex", refuse)
+        yield attempts
+
+
+def _report(summary) -> str:
+    return "\n".join(f"{d.status}: {d.name}: {[e.msg for e in d.errors]}" for d in summary.details)
+
+
+def _members(path) -> dict:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def _npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data))
+
+
+@pytest.fixture(scope="module")
+def model2d(noisy_pair):
+    torch.set_num_threads(2)
+    data = TrainingData.from_arrays([noisy_pair[0]], "YX", patch_size=32, val_fraction=0.1)
+    trainer = Trainer(data, TrainConfig(preset="tiny", patch_size=32, batch_size=4, seed=0), device="cpu")
+    trainer.train(max_steps=3)
+    return trainer.to_model(diagnose=False)
+
+
+@pytest.fixture(scope="module")
+def package2d(model2d, tmp_path_factory):
+    """The model saved as cells_v2.n2s and exported from that file with every default, offline."""
+    folder = tmp_path_factory.mktemp("bioimageio")
+    model2d.save(folder / "cells_v2.n2s")
+    messages = []
+    with offline() as attempts:
+        path = export_bioimageio(folder / "cells_v2.n2s", folder / "cells.zip", progress=messages.append)
+    assert attempts == []
+    return path, messages
+
+
+def test_package_validates_and_passes_bioimageio_test_offline(package2d):
+    path, messages = package2d
+    with offline() as attempts:
+        descr = load_description(path, perform_io_checks=True)
+        assert isinstance(descr, ModelDescr), descr.validation_summary.format()
+        assert descr.validation_summary.status == "valid-format"
+        summary = bioimageio.core.test_model(path)
+    assert summary.status == "passed", _report(summary)
+    passed = {d.name for d in summary.details if d.status == "passed"}
+    for weights in ("pytorch_state_dict", "torchscript"):
+        assert f"Reproduce test outputs from test inputs ({weights})" in passed
+        # several input sizes and batch sizes: the TorchScript module is not tied to one shape
+        assert sum(weights in name and "inference for inputs" in name for name in passed) == 6
+    assert attempts == [], f"tried to reach the network: {attempts}"
+    assert messages[-1] == f"writing {path}" and len(messages) >= 5
+
+
+def test_package_describes_the_model(package2d, model2d):
+    path, _ = package2d
+    files = _members(path)
+    assert {"rdf.yaml", "README.md", "cover.png", "noise2same_unet.py", "weights.pt", "weights_torchscript.pt",
+            "test_input.npy", "test_output.npy", "sample_input.tif", "sample_output.tif"} <= set(files)
+    descr = load_description(path)
+    assert descr.name == "Noise2Same cells_v2" and [a.name for a in descr.authors] == ["napari-noise2same user"]
+    assert str(descr.license) == "BSD-3-Clause" and str(descr.cite[0].doi) == "10.48550/arXiv.2010.11971"
+    assert {"denoising", "2d", "pytorch", "unet"} <= set(descr.tags)
+    (ipt,), (out,) = descr.inputs, descr.outputs
+    assert [str(a.id) for a in ipt.axes] == ["batch", "channel", "y", "x"]
+    assert [(a.size.min, a.size.step) for a in ipt.axes[2:]] == [(min_input_size(), 4)] * 2
+    assert min_input_size() % 4 == 0 and min_input_size() > 2 * HALO
+    assert [a.halo for a in out.axes[2:]] == [HALO, HALO]
+    # the normalisation is inside the network: only dtype conversions around it
+    assert {p.id for p in ipt.preprocessing} | {p.id for p in out.postprocessing} == {"ensure_dtype"}
+    arch = descr.weights.pytorch_state_dict.architecture
+    assert arch.callable == "Noise2SameUNet" and arch.kwargs == {"dims": 2, "channels": 1, "base_width": 16}
+    assert descr.weights.torchscript.parent == "pytorch_state_dict"
+    readme = files["README.md"].decode()
+    for text in ("Noise2Same: Optimizing A Self-Supervised Bound", "## Validation", "| training steps | 3 |",
+                 "| lambda_inv | 2.0 |", "| mask percent | 0.5 % |", "preset `tiny`"):
+        assert text in readme
+    cover = Image.open(io.BytesIO(files["cover.png"]))
+    assert cover.size == (512, 256)
+    left, right = np.asarray(cover)[:, :256], np.asarray(cover)[:, 256:]
+    assert right[20:].std() < left[20:].std()  # the denoised half is smoother than the noisy one
+
+
+def test_test_output_is_our_prediction(package2d, model2d):
+    files = _members(package2d[0])
+    x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
+    assert x.shape == y.shape == (1, 1, 256, 256) and x.dtype == y.dtype == np.float32
+    ours = model2d.predict(x[0], "CYX")
+    np.testing.assert_allclose(y[0], ours, atol=1e-4 * float(x.std()), rtol=0)
+    assert np.abs(y - x).mean() > 0.1 * x.std()  # the network did denoise: not an identity
+
+
+def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_path):
+    """A fresh interpreter where napari_noise2same cannot be imported loads both weight formats."""
+    with zipfile.ZipFile(package2d[0]) as z:
+        z.extractall(tmp_path)
+    script = textwrap.dedent("""
+        import importlib.util, json, sys
+        sys.modules["napari_noise2same"] = None  # importing it now fails
+        import numpy as np, torch
+        spec = importlib.util.spec_from_file_location("arch", "noise2same_unet.py")
+        arch = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(arch)
+        net = arch.Noise2SameUNet(**json.loads(sys.argv[1])).eval()
+        net.load_state_dict(torch.load("weights.pt", weights_only=True), strict=True)
+        scripted = torch.jit.load("weights_torchscript.pt").eval()
+        x = torch.from_numpy(np.load("test_input.npy"))
+        expected = np.load("test_output.npy")
+        with torch.no_grad():
+            eager = net(x).numpy()
+            other = x[:, :, 4:64, 8:100] * 3 + 7  # another valid size, another intensity scale
+            pair = (net(other), scripted(other))
+            again = scripted(x).numpy()
+        tol = 1e-4 * float(x.std())
+        print(json.dumps({"state_dict": float(np.abs(eager - expected).max()),
+                          "torchscript": float(np.abs(again - expected).max()),
+                          "other_size": float((pair[0] - pair[1]).abs().max()),
+                          "other_shape": list(pair[1].shape), "tol": tol}))
+    """)
+    kwargs = json.dumps({"dims": 2, "channels": 1, "base_width": 16})
+    done = subprocess.run([sys.executable, "-I", "-c", script, kwargs], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    assert r["state_dict"] <= r["tol"] and r["torchscript"] <= r["tol"]
+    assert r["other_shape"] == [1, 1, 60, 92] and r["other_size"] <= 3 * r["tol"]
+
+
+def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
+    """A 3D package validates, and bioimage.io's pipeline (as test_model runs it; the full
+    test_model of a 3D package takes 15 s here) reproduces its test output from TorchScript."""
+    model = random_model(dims=3)
+    model.summary = {"steps": 10, "lambda_inv": 2.0}
+    with offline() as attempts:
+        path = export_bioimageio(model, tmp_path / "volume.zip")
+        descr = load_description(path, perform_io_checks=True)
+        assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
+        with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
+            result = pipeline.predict_sample_without_blocking(
+                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True)
+    assert attempts == []
+    files = _members(path)
+    x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
+    assert x.shape == (1, 1, min_input_size(), 64, 64)
+    np.testing.assert_allclose(result.members["output"].data.to_numpy(), y, atol=1e-4 * float(x.std()), rtol=0)
+    np.testing.assert_allclose(y[0], model.predict(x[0], "CZYX"), atol=1e-4 * float(x.std()), rtol=0)
+    assert [str(a.id) for a in descr.inputs[0].axes] == ["batch", "channel", "z", "y", "x"] and "3d" in descr.tags
+    assert descr.weights.pytorch_state_dict.architecture.kwargs["dims"] == 3
+
+
+def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
+    """A user's time series: its first frame, centre-cropped to multiples of 4, is the test input."""
+    rng = np.random.default_rng(5)
+    series = (rng.normal(100, 10, (2, 70, 90)) + np.arange(2)[:, None, None] * 50).astype(np.uint16)
+    model = dataclasses.replace(model2d, summary={**model2d.summary, "pixel_size": {"Y": 0.2, "X": 0.25},
+                                                  "unit": "µm"})
+    path = export_bioimageio(model, tmp_path / "mine.zip", sample=series, sample_axes="TYX",
+                             name="My denoiser (v2)", authors=["Ada Lovelace", "Alan Turing"])
+    descr = load_description(path)
+    assert descr.name == "My denoiser (v2)" and [a.name for a in descr.authors] == ["Ada Lovelace", "Alan Turing"]
+    x = _npy(_members(path)["test_input.npy"])
+    np.testing.assert_array_equal(x[0, 0], series[0, 1:69, 1:89].astype(np.float32))
+    y_axis, x_axis = descr.inputs[0].axes[2:]
+    assert (y_axis.unit, x_axis.unit) == ("micrometer", "micrometer")
+    assert (y_axis.scale, x_axis.scale) == (pytest.approx(0.2, rel=1e-12), 0.25)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(output="missing/m.zip"), Noise2SameError, "does not exist; create it"),
+        (dict(output="m.n2s"), Noise2SameError, "not a .zip path"),
+        (dict(sample=np.ones((2, 64, 64)), sample_axes="CYX"), ImageError, "expects 1 channel(s)"),
+        (dict(sample=np.random.default_rng(0).normal(size=(40, 40))), ImageError, "at least 52"),
+        (dict(sample=np.ones((64, 64)), sample_axes="QX"), AxesError, "use only the letters"),
+        (dict(sample=np.ones((3, 3, 64, 64))), ImageError, "pass sample_axes"),
+        (dict(name="n2s"), Noise2SameError, "5 to 128 letters"),
+        (dict(authors=["a/b"]), Noise2SameError, "without '/'"),
+        (dict(model="nowhere.n2s"), ModelFileError, "does not exist"),
+    ],
+)
+def test_user_mistakes_give_one_line_with_the_fix(kwargs, error, words, tmp_path):
+    kwargs = {"model": random_model(), "output": "m.zip", **kwargs}
+    for key in ("model", "output"):
+        if isinstance(kwargs[key], str):
+            kwargs[key] = tmp_path / kwargs[key]
+    model, output = kwargs.pop("model"), kwargs.pop("output")
+    with pytest.raises(error) as info:
+        export_bioimageio(model, output, **kwargs)
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_extra_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "bioimageio.spec", None)
+    with pytest.raises(Noise2SameError) as info:
+        export_bioimageio(random_model(), tmp_path / "m.zip")
+    assert str(info.value) == EXTRA_HINT
+
+
+def test_interrupted_export_keeps_the_old_package(monkeypatch, tmp_path):
+    output = tmp_path / "m.zip"
+    output.write_bytes(b"an older package")
+
+    def copy_half_then_stop(source, target):
+        target.write(source.read_bytes()[:1000])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bioimageio_export, "_copy_file", copy_half_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        export_bioimageio(random_model(), output)
+    assert output.read_bytes() == b"an older package"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.zip"]  # no half-written temporary file left
