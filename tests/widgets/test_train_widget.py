@@ -126,3 +126,30 @@ def test_closing_napari_stops_the_worker(make_napari_viewer, qtbot, noisy_pair):
     viewer.close()
     qtbot.waitUntil(lambda: not worker.is_running, timeout=5000)
     assert trainer.stop_requested
+
+
+def test_continue_from_saved_weights(train_widget, qtbot, tmp_path):
+    """Load weights: the next Train fine-tunes that model (its network and settings), not a new one."""
+    from napari_noise2same.engine import load_model
+    from tests.engine.helpers import random_model
+
+    viewer, widget, layer, _ = train_widget
+    saved = random_model(preset="tiny")
+    saved.train_config.mask_percent, saved.train_config.lambda_inv = 1.5, 0.7
+    saved.summary = {"steps": 40}
+    saved.save(tmp_path / "start.n2s")
+    widget.preset.value = "fast"
+    widget.load_weights(tmp_path / "start.n2s")
+    assert widget.preset.value == "tiny" and widget.mask_percent.value == 1.5 and widget.lambda_inv.value == 0.7
+    assert "continues from start.n2s" in widget.status.value and widget.weights_button.text == "Forget weights"
+    widget.max_steps.value = 5
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.busy, timeout=5000)
+    _wait_idle(qtbot, widget)
+    assert widget.model.summary["total_steps"] == 45 and widget.model.summary["resumed_from"]["steps"] == 40
+    widget.save_model(tmp_path / "tuned.n2s")
+    assert load_model(tmp_path / "tuned.n2s").summary["total_steps"] == 45
+    widget.weights_button.clicked.emit()  # forget: the next Train starts a new model
+    assert widget.start_model is None and widget.weights_button.text == "Load weights…"
+    widget.load_weights(tmp_path / "missing.n2s")  # a bad file is reported, nothing changes
+    assert widget.start_model is None

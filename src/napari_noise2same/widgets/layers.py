@@ -83,3 +83,12 @@ def toggle_side_by_side(viewer, left, right) -> bool:
     grid.enabled = True
     viewer.reset_view()
     return True
+
+
+def add_residual(viewer, layer, denoised) -> None:
+    """Add (or update) ``<layer>_residual``: noisy minus denoised, in a diverging colormap."""
+    residual = np.asarray(layer.data, np.float32) - np.asarray(denoised.data, np.float32)
+    kwargs = result_kwargs(layer, f"{layer.name}_residual")
+    kwargs.pop("contrast_limits", None)
+    kwargs["colormap"] = "PiYG" if not layer.rgb else None
+    set_or_add(viewer, residual, {k: v for k, v in kwargs.items() if v is not None})

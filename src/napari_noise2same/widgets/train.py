@@ -5,28 +5,25 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import napari
-import numpy as np
-from magicgui.widgets import (
-    CheckBox, ComboBox, Container, FloatSpinBox, Label, LineEdit, ProgressBar, PushButton, SpinBox, create_widget,
-)
+from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton, create_widget
 from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
 
-from ..engine import DEFAULT_PRESET, PRESETS, Noise2SameModel, TrainConfig, Trainer, TrainingData
-from ..engine.devices import available_devices
-from ..engine.loss import METHODS
-from ..engine.masking import REPLACEMENTS
+from ..engine import Noise2SameModel, TrainConfig, Trainer, TrainingData, load_model
+from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
 from .lifetime import on_closed
-from .layers import current_slice, layer_array, layer_axes, result_kwargs, set_or_add, toggle_side_by_side
+from .layers import add_residual, current_slice, layer_array, layer_axes, toggle_side_by_side
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
 from .session import SESSION
+from .train_settings import TrainSettings
 
 PREVIEW_EVERY_S = 3.0
 UPDATE_EVERY_S = 0.5  # progress, status and loss plot
@@ -53,43 +50,17 @@ class _Key:
     preset: str
 
 
-class TrainWidget(Container):
+class TrainWidget(TrainSettings, Container):
     def __init__(self, viewer: napari.viewer.Viewer):
         super().__init__(labels=False)
         self.viewer = viewer
         self.layer = create_widget(annotation=napari.layers.Image, label="image")
         self.axes = LineEdit(label="axes", tooltip="axes over STCZYX: S/T samples, C channels, Z depth, Y X")
-        self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2,
-                             tooltip="3D models learn from Z neighbours too; 2D models treat Z planes as samples")
-        self.mask_percent = FloatSpinBox(label="mask %", value=0.5, min=0.01, max=50, step=0.1,
-                                         tooltip="percent of pixels in the masked set J each step (paper: 0.5)")
-        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0, min=0, max=100, step=0.1,
-                                       tooltip="weight of the invariance term (paper: 2)")
-        self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=False,
-                                    tooltip="the paper's bound with the noise level estimated from the image; "
-                                            "often better than 2 on moderately noisy data")
-        self.patch_size = SpinBox(label="patch size", value=64, min=8, max=1024, step=8)
-        self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024)
-        self.max_minutes = FloatSpinBox(label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5,
-                                        tooltip="training time budget in minutes")
-        self.max_steps = SpinBox(label="max steps", value=0, min=0, max=10_000_000, step=100,
-                                  tooltip="stop after this many steps (0: no step limit, only the time budget)")
-        self.preset = ComboBox(label="network", choices=list(PRESETS), value=DEFAULT_PRESET,
-                               tooltip="tiny: fastest, best per minute on a CPU; paper: the official 5.6 M-parameter U-Net")
-        devices = available_devices()
-        self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
-        self.show_advanced = CheckBox(text="advanced settings", value=False)
-        self.learning_rate = FloatSpinBox(label="learning rate", value=4e-4, min=1e-6, max=1.0, step=1e-4)
-        self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value="gaussian")
-        self.method = ComboBox(label="method", choices=list(METHODS), value="noise2same")
-        self.seed = SpinBox(label="seed", tooltip="-1: a random seed each time", value=-1, min=-1, max=2**31 - 1)
-        self.val_fraction = FloatSpinBox(label="validation fraction", value=0.05, min=0, max=0.45, step=0.05)
-        # filled after construction: magicgui aligns the label column only then
-        self.advanced = Container(labels=True, visible=False)
-        self.advanced.extend([self.learning_rate, self.replacement, self.method, self.seed, self.val_fraction])
+        self._build_settings()
         self.train_button = PushButton(text="Train")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.save_button = PushButton(text="Save model…", enabled=False)
+        self.weights_button = PushButton(text="Load weights…", tooltip="fine-tune a saved model (.n2s) on this layer")
         self.compare_button = PushButton(text="Side by side", enabled=False)
         self.residual_button = PushButton(text="Residual", enabled=False)
         self.progress = ProgressBar(value=0, max=1000)
@@ -101,7 +72,8 @@ class TrainWidget(Container):
                      self.batch_size, self.max_minutes, self.max_steps, self.preset, self.device])
         self.extend([
             form, self.show_advanced, self.advanced,
-            Container(widgets=[self.train_button, self.stop_button, self.save_button], layout="horizontal", labels=False),
+            Container(widgets=[self.train_button, self.stop_button, self.save_button, self.weights_button],
+                      layout="horizontal", labels=False),
             self.progress, self.status,
         ])
         self.native.layout().addWidget(self.loss_plot)
@@ -115,6 +87,7 @@ class TrainWidget(Container):
 
         self.trainer: Trainer | None = None
         self.model: Noise2SameModel | None = None
+        self.start_model: Noise2SameModel | None = None  # loaded weights the next new model starts from
         self.loss_history: list[dict] = []
         self._key: _Key | None = None
         self._worker = None
@@ -138,6 +111,7 @@ class TrainWidget(Container):
         self.train_button.changed.connect(self.start_training)
         self.stop_button.changed.connect(self.stop)
         self.save_button.changed.connect(self._save_dialog)
+        self.weights_button.changed.connect(self._weights_clicked)
         self.compare_button.changed.connect(self.toggle_compare)
         self.residual_button.changed.connect(self.add_residual)
         viewer.dims.events.current_step.connect(self._update_preview_index)
@@ -168,15 +142,6 @@ class TrainWidget(Container):
                                                     self.viewer.dims.current_step)
             except Exception:  # axes being edited: keep the last good one
                 pass
-
-    def _config(self) -> TrainConfig:
-        return TrainConfig(
-            dims=self.dims.value, preset=self.preset.value, patch_size=self.patch_size.value,
-            batch_size=self.batch_size.value, mask_percent=self.mask_percent.value,
-            lambda_inv="auto" if self.lambda_auto.value else self.lambda_inv.value,
-            replacement=self.replacement.value, method=self.method.value, learning_rate=self.learning_rate.value,
-            val_fraction=self.val_fraction.value, seed=None if self.seed.value < 0 else self.seed.value,
-        )
 
     # -- training ---------------------------------------------------------------------------
     def start_training(self) -> None:
@@ -217,7 +182,7 @@ class TrainWidget(Container):
         if self.trainer is None:
             training = TrainingData.from_arrays([data], axes, dims=config.dims, patch_size=config.patch_size,
                                                 val_fraction=config.val_fraction, names=[self._source_layer.name])
-            self.trainer = Trainer(training, config, axes=axes, device=device)
+            self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model)
         trainer = self.trainer
         self._last_preview = time.monotonic()
 
@@ -319,7 +284,8 @@ class TrainWidget(Container):
             return
         self.train_button.enabled = not running
         self.stop_button.enabled = running
-        for w in (self.layer, self.axes, self.dims, self.preset, self.device, self.patch_size, self.batch_size):
+        for w in (self.layer, self.axes, self.dims, self.preset, self.device, self.patch_size, self.batch_size,
+                  self.weights_button):
             w.enabled = not running
         if not running:
             self.progress.value = 0
@@ -337,12 +303,10 @@ class TrainWidget(Container):
         show_info(f"Saved {path}")
 
     def _save_dialog(self) -> None:
-        from qtpy.QtWidgets import QFileDialog
-
         name = f"{self._source_layer.name if self._source_layer else 'model'}.n2s"
-        path, _ = QFileDialog.getSaveFileName(self.native, "Save Noise2Same model", name, "Noise2Same model (*.n2s)")
+        path = ask_save(self.native, "Save Noise2Same model", name, ".n2s", MODEL_FILTER)
         if path:
-            self.save_model(path if path.endswith(".n2s") else path + ".n2s")
+            self.save_model(path)
 
     def toggle_compare(self) -> None:
         layer = self._source_layer
@@ -359,11 +323,33 @@ class TrainWidget(Container):
         if name not in self.viewer.layers:
             show_warning("There is no denoised layer yet: train first.")
             return
-        residual = np.asarray(layer.data, np.float32) - np.asarray(self.viewer.layers[name].data, np.float32)
-        kwargs = result_kwargs(layer, f"{layer.name}_residual")
-        kwargs.pop("contrast_limits", None)
-        kwargs["colormap"] = "PiYG" if not layer.rgb else None
-        set_or_add(self.viewer, residual, {k: v for k, v in kwargs.items() if v is not None})
+        add_residual(self.viewer, layer, self.viewer.layers[name])
+
+    # -- starting from saved weights ------------------------------------------------------------
+    def _weights_clicked(self) -> None:
+        if self.start_model is not None:
+            self.use_weights(None)
+            return
+        path = ask_open(self.native, "Continue from a Noise2Same model")
+        if path:
+            self.load_weights(path)
+
+    def load_weights(self, path) -> None:
+        """Fine-tune: the next Train starts from this model's weights (and its network and settings)."""
+        try:
+            self.use_weights(load_model(path), Path(path).name)
+        except Exception as e:
+            report(e, "Loading the model")
+
+    def use_weights(self, model: Noise2SameModel | None, name: str = "") -> None:
+        self.start_model, self.trainer, self.loss_history = model, None, []
+        self.weights_button.text = "Forget weights" if model is not None else "Load weights…"
+        if model is None:
+            self.status.value = "Train starts a new model."
+            return
+        self._show_config(model.train_config)
+        steps = model.summary.get("total_steps") or model.summary.get("steps")
+        self.status.value = f"Train continues from {name} ({model.dims}D, {model.train_config.preset}, {steps} steps)."
 
     def _shutdown(self, *_) -> None:
         """The widget was closed (or napari quits): stop the workers, ignore their late signals."""
