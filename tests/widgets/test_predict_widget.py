@@ -67,3 +67,55 @@ def test_model_from_training_widget_without_a_file(make_napari_viewer, qtbot, no
     trainer.train_button.clicked.emit()
     qtbot.waitUntil(lambda: not trainer.busy and trainer.model is not None, timeout=30_000)
     assert predictor.source.value.startswith("handoff") and predictor.model is trainer.model
+
+
+def test_folder_mode_writes_one_file_per_input_without_loading_them(predict_widget, qtbot, tmp_path):
+    import tifffile
+
+    from napari_noise2same.io import read_image
+
+    viewer, widget = predict_widget
+    model = random_model()
+    model.save(tmp_path / "m.n2s")
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        tifffile.imwrite(src / f"f{i}.tif", rng.random((48, 56)).astype(np.float32), imagej=True,
+                         resolution=(1 / 0.4, 1 / 0.4), metadata={"axes": "YX", "unit": "um"})
+    (src / "broken.tif").write_bytes(b"not a tiff")
+    widget.source.value = "model file…"
+    widget.model_file.value = tmp_path / "m.n2s"
+    widget.mode.value = "folder"
+    assert not widget.input_folder.native.isHidden() and widget.layers.native.isHidden()
+    widget.input_folder.value = src
+    widget.output_folder.value = tmp_path / "out"
+    widget.denoise_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.denoise_button.enabled, timeout=30_000)
+    assert "Denoised 3 of 4 file(s). Skipped 1: broken.tif" in widget.status.value
+    for i in range(3):
+        result = read_image(tmp_path / "out" / f"f{i}_denoised.tif")
+        expected = model.predict(tifffile.imread(src / f"f{i}.tif"), "YX")
+        np.testing.assert_allclose(result.data, expected, atol=1e-5)
+        assert result.pixel_size["X"] == pytest.approx(0.4, rel=1e-4)
+    assert len(viewer.layers) == 0  # nothing was loaded into the viewer
+
+
+def test_folder_mode_stop_leaves_no_partial_file(predict_widget, qtbot, tmp_path):
+    import tifffile
+
+    viewer, widget = predict_widget
+    widget.use_model(random_model())
+    src = tmp_path / "in"
+    src.mkdir()
+    tifffile.imwrite(src / "big.tif", np.random.default_rng(0).random((6, 512, 512)).astype(np.float32),
+                     imagej=True, metadata={"axes": "ZYX"})
+    widget.mode.value = "folder"
+    widget.input_folder.value, widget.output_folder.value = src, tmp_path / "out"
+    widget.tile_size.value = 128
+    widget.denoise_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.progress.value > 0, timeout=20_000)
+    widget.stop_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.denoise_button.enabled, timeout=20_000)
+    assert widget.status.value == "Stopped."
+    assert list((tmp_path / "out").iterdir()) == []

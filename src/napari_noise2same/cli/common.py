@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..batch import read_input
 from ..errors import Noise2SameError
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default auto)"
@@ -14,17 +15,6 @@ def read_inputs(inputs, axes):
     from ..io import find_inputs
 
     return [read_input(path, axes) for path in find_inputs(inputs)]
-
-
-def read_input(path, axes):
-    """One image (TIFF, PNG, zarr or OME-Zarr), its axes overridden by ``--axes`` when given."""
-    from ..engine.axes import check_axes
-    from ..io import read_image
-
-    image = read_image(path)
-    if axes:
-        image.axes = check_axes(axes, image.data.ndim)
-    return image
 
 
 def device(name):

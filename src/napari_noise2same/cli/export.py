@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import check_writable, read_input
+from ..batch import read_input
+from .common import check_writable
 
 
 def add_parser(sub) -> None:

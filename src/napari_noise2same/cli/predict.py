@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from ..errors import Noise2SameError
-from .common import DEVICE_HELP, check_writable, device, output_folder, read_input
+from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
+from .common import DEVICE_HELP, check_writable, device, output_folder
 
 
 def add_parser(sub) -> None:
@@ -48,7 +49,7 @@ def run(args) -> int:
     model = load_model(args.model, device=device(args.device))
     paths = find_inputs(args.inputs)
     out = Path(args.output)
-    if _is_zarr_name(out):
+    if is_zarr_name(out):
         if len(paths) != 1:
             raise Noise2SameError(f"-o {out} names one zarr output but there are {len(paths)} inputs; give an output folder")
         check_writable(out, "the result", "denoised.zarr")
@@ -60,9 +61,8 @@ def run(args) -> int:
         for path in tqdm(paths, unit="image", file=sys.stderr, disable=None if len(paths) > 1 else True):
             t0 = time.perf_counter()
             try:
-                target = _target(path, out)
-                if target.resolve() in inputs:
-                    raise Noise2SameError(f"output {target} would overwrite an input; choose another output")
+                target = output_path(path, out)
+                check_not_an_input(target, inputs)
                 _predict_one(model, path, target, args)
             except Noise2SameError as e:
                 if len(paths) == 1:
@@ -77,32 +77,11 @@ def run(args) -> int:
 
 
 def _predict_one(model, path: Path, target: Path, args) -> None:
-    f = read_input(path, args.axes)
-    axes = f.axes
-    if model.dims == 3 and "Z" not in axes and "S" in axes:
-        axes = axes.replace("S", "Z")  # an unnamed stack axis is the volume's Z for a 3D model
-    if _is_zarr_name(target) or args.scheduler:
-        _predict_chunked(model, f, axes, target, args)
+    image = read_input(path, args.axes)
+    if is_zarr_name(target) or args.scheduler:
+        _predict_chunked(model, image, model_axes(model, image), target, args)
     else:
-        _predict_streamed(model, f, axes, target, args)
-
-
-def _predict_streamed(model, f, axes: str, target: Path, args) -> None:
-    """Denoise one image into a TIFF, streaming planes to disk where the axes allow."""
-    import numpy as np
-
-    from ..engine.axes import make_layout
-    from ..engine.predict import iter_planes, planes_in_order
-    from ..io.images import PlaneStream, write_tiff
-
-    options = dict(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
-    if planes_in_order(make_layout(tuple(f.data.shape), axes, model.dims)):
-        planes = iter_planes(model, f.data, axes, **options)
-        denoised = PlaneStream(tuple(f.data.shape), np.dtype(np.float32), planes)
-    else:
-        denoised = model.predict(f.data, axes, **options)
-    write_tiff(target, denoised, f.axes, f.pixel_size, f.unit, time_interval=f.time_interval,
-               channel_names=f.channel_names)
+        denoise_to_tiff(model, image, target, tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
 
 
 def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
@@ -119,7 +98,7 @@ def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
     )
     meta = dict(time_interval=f.time_interval, channel_names=f.channel_names)
     with _progress():
-        if _is_zarr_name(target):
+        if is_zarr_name(target):
             plain_zarr = f.path is not None and f.path.is_dir() and not f.ome  # a plain array stays plain
             write_zarr(target, result, f.axes, f.pixel_size, f.unit, ome=not plain_zarr, **meta)
         elif f.axes.endswith("YX"):
@@ -128,22 +107,6 @@ def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
                        f.unit, **meta)
         else:
             write_tiff(target, np.asarray(result), f.axes, f.pixel_size, f.unit, **meta)
-
-
-def _target(path: Path, out: Path) -> Path:
-    if _is_zarr_name(out):
-        return out
-    name = path.name
-    for suffix in (".ome.zarr", ".zarr"):
-        if name.lower().endswith(suffix):
-            return out / f"{name[:-len(suffix)]}_denoised{suffix}"
-    if path.is_dir():  # a zarr store without the suffix
-        return out / f"{name}_denoised.zarr"
-    return out / f"{path.stem}_denoised.tif"
-
-
-def _is_zarr_name(path: Path) -> bool:
-    return path.name.lower().endswith(".zarr")
 
 
 @contextlib.contextmanager

@@ -9,14 +9,16 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, Pro
 from napari.utils.notifications import show_warning
 
 from ..engine import load_model
+from ..io import find_inputs
 from ..engine.devices import available_devices
 from .errors import report
 from .lifetime import on_closed
 from .layers import layer_axes, result_kwargs, set_or_add
-from .predict_job import denoise_layer_worker
+from .predict_job import denoise_files_worker, denoise_layer_worker
 from .session import SESSION
 
 FROM_FILE = "model file…"
+LAYERS, FOLDER = "layers", "folder"
 
 
 class PredictWidget(Container):
@@ -27,7 +29,13 @@ class PredictWidget(Container):
         self.model_file = FileEdit(label="file", mode="r", filter="*.n2s")
         self.model_info = Label(value="No model loaded.")
         self.model_info.native.setWordWrap(True)
+        self.mode = ComboBox(label="denoise", choices=[("image layers", LAYERS), ("a folder of files", FOLDER)],
+                             value=LAYERS, tooltip="a folder: every TIFF/PNG in it, written to the output folder "
+                                                   "without loading them into the viewer")
         self.layers = Select(label="images", choices=self._image_layers)
+        self.input_folder = FileEdit(label="input folder", mode="d", visible=False)
+        self.output_folder = FileEdit(label="output folder", mode="d", visible=False,
+                                      tooltip="writes <name>_denoised.tif here, with each input's axes and pixel sizes")
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
         self.overlap = SpinBox(label="tile overlap", value=96, min=8, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
@@ -37,7 +45,8 @@ class PredictWidget(Container):
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.progress = ProgressBar(label="progress", value=0, max=1000)
         self.status = Label(value="")
-        self.extend([self.source, self.model_file, self.model_info, self.layers, self.tile_size, self.overlap, self.tta,
+        self.extend([self.source, self.model_file, self.model_info, self.mode, self.layers, self.input_folder,
+                     self.output_folder, self.tile_size, self.overlap, self.tta,
                      self.device, Container(widgets=[self.denoise_button, self.stop_button], layout="horizontal", labels=False),
                      self.progress, self.status])
         self.native.setMaximumWidth(460)
@@ -46,6 +55,7 @@ class PredictWidget(Container):
         self._queue: list = []
         self._alive = True
         self.source.changed.connect(self._source_changed)
+        self.mode.changed.connect(self._mode_changed)
         self.model_file.changed.connect(lambda path: self.load(path))
         self.denoise_button.changed.connect(self.denoise)
         self.stop_button.changed.connect(self.stop)
@@ -77,6 +87,10 @@ class PredictWidget(Container):
         elif name == FROM_FILE and self.model_file.value and Path(self.model_file.value).is_file():
             self.load(self.model_file.value)
 
+    def _mode_changed(self, mode) -> None:
+        self.layers.visible = mode == LAYERS
+        self.input_folder.visible = self.output_folder.visible = mode == FOLDER
+
     # -- model ------------------------------------------------------------------------------
     def use_model(self, model) -> None:
         self.model = model
@@ -103,6 +117,9 @@ class PredictWidget(Container):
             return
         if self.model is None:
             show_warning("Load a model file (.n2s) or train one with the Train Noise2Same widget first.")
+            return
+        if self.mode.value == FOLDER:
+            self._denoise_folder()
             return
         layers = list(self.layers.value)
         if not layers:
@@ -135,6 +152,54 @@ class PredictWidget(Container):
         self._worker.returned.connect(lambda data, layer=layer: self._add(layer, data))
         self._worker.errored.connect(self._failed)
         self._worker.start()
+
+    def _denoise_folder(self) -> None:
+        """Every TIFF/PNG of the input folder into the output folder, in the background."""
+        folder, out = (Path(w.value) if str(w.value) not in ("", ".") else None
+                       for w in (self.input_folder, self.output_folder))
+        if folder is None or not folder.is_dir():
+            show_warning("Choose an input folder holding TIFF or PNG images.")
+            return
+        if out is None:
+            show_warning("Choose an output folder for the denoised images.")
+            return
+        try:
+            paths = [p for p in find_inputs([str(folder)]) if p.is_file()]  # zarr stores: the command line
+            out.mkdir(parents=True, exist_ok=True)
+        except Exception as e:
+            report(e, "Denoising the folder")
+            return
+        if not paths:
+            show_warning(f"{folder} holds no TIFF or PNG image.")
+            return
+        self._files = {"total": len(paths), "done": 0, "skipped": []}
+        self._set_running(True, f"Denoising {len(paths)} file(s) into {out}…")
+        self._worker = denoise_files_worker(self.model, paths, out, self._progress, tile_size=self.tile_size.value or None,
+                                            overlap=self.overlap.value, tta=self.tta.value, device=self.device.value)
+        self._worker.yielded.connect(self._file_done)
+        self._worker.finished.connect(self._folder_finished)
+        self._worker.errored.connect(self._failed)
+        self._worker.start()
+
+    def _file_done(self, result) -> None:
+        i, path, target, error = result
+        if not self._alive:
+            return
+        if error:
+            self._files["skipped"].append(f"{path.name}: {error}")
+        else:
+            self._files["done"] += 1
+        self.status.value = f"{i + 1} of {self._files['total']}: {path.name} → {target.name if target else 'skipped'}"
+
+    def _folder_finished(self) -> None:
+        if not self._alive or not self.stop_button.enabled:  # stopped or failed: already reported
+            return
+        f = self._files
+        message = f"Denoised {f['done']} of {f['total']} file(s)."
+        if f["skipped"]:
+            show_warning(f"Skipped {len(f['skipped'])} file(s): " + "; ".join(f["skipped"]))
+            message += f" Skipped {len(f['skipped'])}: {f['skipped'][0]}"
+        self._set_running(False, message)
 
     def _add(self, layer, data) -> None:
         if not self._alive:

@@ -1,4 +1,4 @@
-"""Denoising a whole layer in a background thread, with progress and stop."""
+"""Denoising in a background thread, with progress and stop: a whole layer, or files into a folder."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def denoise_layer_worker(model, layer, axes: str, on_progress, tile_size=None, o
         )
 
     worker = create_worker(job, _start_thread=False, _ignore_errors=True)
+    return _with_stop(worker, stop, progress)
+
+
+def _with_stop(worker, stop: threading.Event, progress: _Progress):
+    """``worker.quit()`` also sets ``stop``, which the predictor checks between tiles."""
     worker._n2s_progress = progress  # keep the QObject alive as long as the worker
     original_quit = worker.quit
 
@@ -40,3 +45,36 @@ def denoise_layer_worker(model, layer, axes: str, on_progress, tile_size=None, o
 
     worker.quit = quit
     return worker
+
+
+def denoise_files_worker(model, paths, outdir, on_progress, **options):
+    """A not-yet-started generator worker denoising image files into ``outdir`` (TIFFs with the
+    inputs' metadata), never loading them into the viewer.  It yields ``(index, path, target,
+    error)`` per file (``error`` a message for a file that could not be denoised, which is
+    skipped); ``on_progress(done, total)`` counts in thousandths of the whole job.
+    ``worker.quit()`` stops within a tile; the file being written is then not left behind.
+    """
+    from ..batch import check_not_an_input, denoise_to_tiff, output_path, read_input
+    from ..errors import Noise2SameError
+
+    stop = threading.Event()
+    progress = _Progress()
+    progress.changed.connect(on_progress)
+    inputs = {p.resolve() for p in paths}
+
+    def job():
+        for i, path in enumerate(paths):
+            def tick(done, total, i=i):
+                progress.changed.emit(int(1000 * (i + done / max(total, 1)) / len(paths)), 1000)
+
+            try:
+                target = output_path(path, outdir)
+                check_not_an_input(target, inputs)
+                denoise_to_tiff(model, read_input(path), target, on_progress=tick, should_stop=stop.is_set, **options)
+            except Noise2SameError as e:
+                yield i, path, None, str(e)
+                continue
+            yield i, path, target, None
+
+    worker = create_worker(job, _start_thread=False, _ignore_errors=True)
+    return _with_stop(worker, stop, progress)
