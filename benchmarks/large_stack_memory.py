@@ -3,10 +3,12 @@
 Writes a synthetic uint16 ZYX stack of about ``--gb`` GiB (noisy blobs, written plane by
 plane, so making it needs little memory), trains a 2D model on it for a few steps, then runs
 ``noise2same predict`` over it, each in a fresh process whose peak resident memory (ru_maxrss)
-is reported.  ``--lazy`` forces the lazy path (as on a machine whose free memory is less than
+is reported.  ``--output zarr`` predicts into a zarr store instead (the out-of-core path of
+overlapping dask chunks, engine/chunked.py); ``both`` runs both.  ``--lazy`` forces the lazy path (as on a machine whose free memory is less than
 4x the file: ``io.images.LAZY_MEMORY_FRACTION``); ``--eager`` reads the file whole, for comparison.
 
     python benchmarks/large_stack_memory.py --gb 2 --lazy
+    python benchmarks/large_stack_memory.py --gb 1 --lazy --output zarr
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,6 +73,7 @@ def main():
     mode.add_argument("--eager", action="store_true", help="force reading the file whole")
     p.add_argument("--steps", type=int, default=30, help="training steps (default 30)")
     p.add_argument("--workdir", help="where the stack goes (default: a temporary folder)")
+    p.add_argument("--output", choices=("tiff", "zarr", "both"), default="tiff", help="what predict writes (default tiff)")
     args = p.parse_args()
     lazy = True if args.lazy else False if args.eager else None
     import psutil
@@ -86,12 +90,15 @@ def main():
         model = tmp / "m.n2s"
         train = run(["train", str(stack), "-o", str(model), "--steps", str(args.steps), "--seed", "0"], lazy)
         print(f"train {args.steps} steps: {train['seconds']:.0f} s, peak RSS {train['peak_mib']:.0f} MiB")
-        predict = run(["predict", "-m", str(model), str(stack), "-o", str(tmp / "out")], lazy)
-        out = tmp / "out" / "stack_denoised.tif"
-        print(f"predict: {predict['seconds']:.0f} s ({np.prod(shape) / predict['seconds'] / 1e6:.1f} Mpx/s), "
-              f"peak RSS {predict['peak_mib']:.0f} MiB, output {out.stat().st_size / 2**30:.2f} GiB float32")
-        os.remove(out)
-
+        for kind in ("tiff", "zarr") if args.output == "both" else (args.output,):
+            out = tmp / "out" / ("stack_denoised.tif" if kind == "tiff" else "stack_denoised.zarr")
+            target = str(tmp / "out") if kind == "tiff" else str(out)
+            (tmp / "out").mkdir(exist_ok=True)
+            predict = run(["predict", "-m", str(model), str(stack), "-o", target], lazy)
+            written = out.stat().st_size if kind == "tiff" else sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+            print(f"predict to {kind}: {predict['seconds']:.0f} s ({np.prod(shape) / predict['seconds'] / 1e6:.1f} Mpx/s), "
+                  f"peak RSS {predict['peak_mib']:.0f} MiB, output {written / 2**30:.2f} GiB float32 on disk")
+            shutil.rmtree(out) if out.is_dir() else os.remove(out)
 
 if __name__ == "__main__":
     main()
