@@ -12,9 +12,12 @@ process (VmHWM / ru_maxrss: one process per configuration, so peaks do not mix) 
 
     python benchmarks/training_throughput.py --seconds 20 --json /tmp/training_throughput.json
 
-Thread sweep on the CPU (``torch.set_num_threads`` in each child)::
+Thread sweep on the CPU (``torch.set_num_threads`` in each child), also against the OpenMP
+wait policy (``OMP_WAIT_POLICY`` of each child; with other processes on the cores, spinning
+OpenMP threads can make 2 threads many times slower than 1), in 3 interleaved rounds::
 
-    python benchmarks/training_throughput.py --presets tiny fast --dims 2 --threads 1 2
+    python benchmarks/training_throughput.py --presets tiny fast --dims 2 --threads 1 2 \
+        --wait-policies default passive --rounds 3
 
 Joint against separate forward pass (``TrainConfig.forward``), counterbalanced A/B/B/A/...
 rounds of fresh processes, and with ``--quality-seconds`` the PSNR each reaches on the FMD
@@ -102,7 +105,18 @@ def print_facts(facts: dict) -> None:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process so far (MiB).
+
+    On Linux from VmHWM, which starts afresh at exec; ``ru_maxrss`` would not do for a child
+    process, as Linux carries it over from the parent through fork and exec.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     if sys.platform == "win32":
         import psutil
 
@@ -125,11 +139,18 @@ def resolve_device_name(name: str) -> str:
     return str(resolve_device(name))
 
 
-def run_child(script: str, spec: dict, timeout: float | None = None) -> dict:
+def child_env(wait_policy: str | None) -> dict | None:
+    """The environment of a child with OMP_WAIT_POLICY set (None or "default": inherited)."""
+    if not wait_policy or wait_policy == "default":
+        return None
+    return {**os.environ, "OMP_WAIT_POLICY": wait_policy.upper()}
+
+
+def run_child(script: str, spec: dict, timeout: float | None = None, env: dict | None = None) -> dict:
     """Run ``script --child SPEC`` in a fresh interpreter; its last stdout line is JSON."""
     cmd = [sys.executable, script, "--child", json.dumps(spec)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = proc.stdout.strip().splitlines()
@@ -229,14 +250,15 @@ def child(spec: dict) -> dict:
 
 # -- the parent --------------------------------------------------------------------------------
 def throughput_table(rows: list[dict]) -> None:
-    print(f"\n{'preset':<7} {'dims':>4} {'thr':>3} {'forward':<8} {'batch x patch':>16} {'steps':>5} {'steps/s':>8} "
+    print(f"\n{'preset':<7} {'dims':>4} {'thr':>3} {'wait':<7} {'forward':<8} {'batch x patch':>16} {'steps':>5} {'steps/s':>8} "
           f"{'ms/step':>8} {'patches/s':>9} {'Mpx/s':>7} {'peak RSS MiB':>12} {'peak CUDA MiB':>13}")
     for r in rows:
+        wait = r.get("wait_policy") or "default"
         if "error" in r:
-            print(f"{r['preset']:<7} {r['dims']:>4} {fmt(r.get('threads'), 'd', '-'):>3} {r['forward']:<8} failed: {r['error']}")
+            print(f"{r['preset']:<7} {r['dims']:>4} {fmt(r.get('threads'), 'd', '-'):>3} {wait:<7} {r['forward']:<8} failed: {r['error']}")
             continue
         shape = f"{r['batch']} x {'x'.join(map(str, r['patch']))}"
-        print(f"{r['preset']:<7} {r['dims']:>4} {r['torch_threads']:>3} {r['forward']:<8} {shape:>16} {r['steps']:>5} "
+        print(f"{r['preset']:<7} {r['dims']:>4} {r['torch_threads']:>3} {wait:<7} {r['forward']:<8} {shape:>16} {r['steps']:>5} "
               f"{r['steps_per_s']:8.2f} {r['median_step_ms']:8.0f} {r['patches_per_s']:9.1f} {r['pixels_per_s'] / 1e6:7.3f} "
               f"{r['peak_rss_mib']:12.0f} {fmt(r['peak_cuda_mib'], '13.0f'):>13}")
 
@@ -254,8 +276,8 @@ def compare_forward(args, base: dict, script: str) -> dict:
         for dims in args.dims:
             for rnd in range(args.rounds):
                 for mode in modes if rnd % 2 == 0 else modes[::-1]:
-                    spec = {**base, "preset": preset, "dims": dims, "forward": mode, "threads": args.threads[0] if args.threads else None}
-                    r = run_child(script, spec)
+                    spec = {**base, "preset": preset, "dims": dims, "forward": mode}
+                    r = run_child(script, spec, env=child_env(spec["wait_policy"]))
                     r.setdefault("preset", preset), r.setdefault("dims", dims), r.setdefault("forward", mode)
                     r["round"] = rnd
                     result["throughput"].append(r)
@@ -282,8 +304,8 @@ def compare_forward(args, base: dict, script: str) -> dict:
             for seed in range(args.quality_repeats):
                 for mode in modes if seed % 2 == 0 else modes[::-1]:
                     spec = {**base, "preset": preset, "dims": 2, "forward": mode, "seed": seed,
-                            "quality_seconds": args.quality_seconds, "threads": args.threads[0] if args.threads else None}
-                    r = run_child(script, spec)
+                            "quality_seconds": args.quality_seconds}
+                    r = run_child(script, spec, env=child_env(spec["wait_policy"]))
                     r.setdefault("preset", preset), r.setdefault("forward", mode), r.setdefault("seed", seed)
                     result["quality"].append(r)
                     print(f"  {preset} seed {seed} {mode:<8} "
@@ -316,6 +338,9 @@ def main() -> int:
                    help="forward pass for the throughput table (default: TrainConfig's)")
     p.add_argument("--threads", nargs="+", type=int, default=None,
                    help="torch.set_num_threads values to sweep, e.g. 1 2 (default: torch's own choice)")
+    p.add_argument("--wait-policies", nargs="+", choices=("default", "passive", "active"), default=["default"],
+                   help="OMP_WAIT_POLICY of the children to sweep (default: inherited); passive threads sleep at "
+                        "once instead of spinning, which matters when other processes share the cores")
     p.add_argument("--rounds", type=int, default=None,
                    help="repeats of every configuration, interleaved (default 1; with --compare-forward 3)")
     p.add_argument("--compare-forward", action="store_true", help="joint vs separate forward pass instead of the preset table")
@@ -345,6 +370,7 @@ def main() -> int:
         args.presets = args.presets or [DEFAULT_PRESET]
         args.dims = args.dims or [2]
         args.rounds = args.rounds or 3
+        base.update(threads=args.threads[0] if args.threads else None, wait_policy=args.wait_policies[0])
         print(f"\njoint vs separate forward pass: {args.rounds} round(s) of {args.seconds:g} s per mode "
               f"(after {args.warmup_steps} warm-up steps), each in a fresh process; order A B, B A, A B, ...")
         payload["compare_forward"] = compare_forward(args, base, script)
@@ -354,34 +380,35 @@ def main() -> int:
     presets = args.presets or list(PRESETS)
     dims_list = args.dims or [2, 3]
     threads = args.threads or [None]
+    sweep = [(t, w) for t in threads for w in args.wait_policies]
     rounds = args.rounds or 1
-    n = len(presets) * len(dims_list) * len(threads) * rounds
+    n = len(presets) * len(dims_list) * len(sweep) * rounds
     print(f"\n{n} configuration run(s) of {args.seconds:g} s (after {args.warmup_steps} warm-up steps), "
           f"forward '{forward}', synthetic data 2D {SYNTHETIC_2D}, 3D {SYNTHETIC_3D}, each in a fresh process")
     rows = []
     for rnd in range(rounds):
         for preset in presets:
             for dims in dims_list:
-                order = threads if rnd % 2 == 0 else threads[::-1]
-                for t in order:
-                    spec = {**base, "preset": preset, "dims": dims, "threads": t}
-                    r = run_child(script, spec)
+                for t, w in sweep if rnd % 2 == 0 else sweep[::-1]:
+                    spec = {**base, "preset": preset, "dims": dims, "threads": t, "wait_policy": w}
+                    r = run_child(script, spec, env=child_env(w))
                     r.setdefault("preset", preset), r.setdefault("dims", dims), r.setdefault("forward", forward)
-                    r.setdefault("threads", t)
+                    r.setdefault("threads", t), r.setdefault("wait_policy", w)
                     r["round"] = rnd
                     rows.append(r)
-                    print(f"  {preset} {dims}D threads {t or 'default'}: "
+                    print(f"  {preset} {dims}D threads {t or 'default'}, OMP_WAIT_POLICY {w}: "
                           + (f"{r['steps_per_s']:.2f} steps/s" if "error" not in r else f"failed: {r['error']}"), flush=True)
     throughput_table(rows)
-    if rounds > 1 or len(threads) > 1:
+    if rounds > 1 or len(sweep) > 1:
         print(f"\nmedians over {rounds} round(s):")
-        print(f"{'preset':<7} {'dims':>4} {'threads':>7} {'steps/s':>8} {'Mpx/s':>7}")
+        print(f"{'preset':<7} {'dims':>4} {'threads':>7} {'wait':<7} {'steps/s':>8} {'Mpx/s':>7}")
         for preset in presets:
             for dims in dims_list:
-                for t in threads:
-                    sel = [r for r in rows if r["preset"] == preset and r["dims"] == dims and r.get("threads") == t]
+                for t, w in sweep:
+                    sel = [r for r in rows if r["preset"] == preset and r["dims"] == dims and r.get("threads") == t
+                           and r.get("wait_policy") == w]
                     s, px = median_of(sel, "steps_per_s"), median_of(sel, "pixels_per_s")
-                    print(f"{preset:<7} {dims:>4} {str(t or 'default'):>7} {fmt(s, '8.2f'):>8} "
+                    print(f"{preset:<7} {dims:>4} {str(t or 'default'):>7} {w:<7} {fmt(s, '8.2f'):>8} "
                           f"{fmt(px / 1e6 if px else None, '7.3f'):>7}")
     payload["throughput"] = rows
     write_json(args.json, payload)
