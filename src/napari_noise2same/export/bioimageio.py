@@ -77,8 +77,8 @@ def export_bioimageio(
     """Write ``model`` (a :class:`Noise2SameModel` or a ``.n2s`` path) as a bioimage.io package ``output`` (.zip).
 
     ``sample`` is the test image (axes ``sample_axes``, default the model's axes or its
-    spatial axes): the first time point/plane of it, centre-cropped to at most 256x256
-    (2D) or 64^3 (3D) and to multiples of 4.  Without one, a built-in noisy example is
+    spatial axes): its first time point/plane, centre-cropped to at most 256x256 (2D) or
+    64^3 (3D); at least 49 px per spatial axis.  Without one, a built-in noisy example is
     used.  ``name`` defaults to the model file's stem, ``authors`` to a placeholder.
     ``progress(message)`` is called before each step.  Returns ``output``.
     Raises :class:`Noise2SameError` (one sentence with the fix) for a missing extra,
@@ -196,12 +196,11 @@ def _authors(authors: list[str] | None) -> list[str]:
 
 # -- the test image ---------------------------------------------------------------------------
 def _test_input(model, sample, sample_axes: str | None) -> np.ndarray:
-    """The test input as float32 (1, C, *spatial) with every spatial side a multiple of 4."""
+    """The test input as float32 (1, C, *spatial): the sample's first time point/plane, centre-cropped."""
     if sample is None:
         return _builtin_sample(model)
     from ..engine.arrays import read_block, spatial_shape
     from ..engine.axes import make_layout
-    from ..engine.unet import SIZE_MULTIPLE
 
     shape = tuple(np.shape(sample))
     axes = sample_axes if sample_axes is not None else _guess_axes(model, len(shape))
@@ -213,7 +212,7 @@ def _test_input(model, sample, sample_axes: str | None) -> np.ndarray:
         )
     crop = []
     for axis, size, limit in zip(layout.spatial_axes, spatial_shape(layout), TEST_SIDE[model.dims]):
-        side = min(size, limit) // SIZE_MULTIPLE * SIZE_MULTIPLE
+        side = min(size, limit)
         if side < min_input_size():
             raise ImageError(
                 f"the sample has {size} px along {axis}; a test image needs at least {min_input_size()} "
@@ -261,12 +260,11 @@ def _builtin_sample(model) -> np.ndarray:
 
 
 def min_input_size() -> int:
-    """Smallest spatial side the package accepts: a multiple of 4 with room for the halo."""
+    """Smallest spatial side the package accepts: bioimage.io wants room for the halo on both sides
+    (any larger size works: the network pads to its multiple of 4 itself)."""
     from ..engine.tiling import MIN_INPUT
-    from ..engine.unet import SIZE_MULTIPLE
 
-    side = max(MIN_INPUT, 2 * HALO + 1)
-    return -(-side // SIZE_MULTIPLE) * SIZE_MULTIPLE
+    return max(MIN_INPUT, 2 * HALO + 1)
 
 
 # -- weights and test output ------------------------------------------------------------------
@@ -343,11 +341,11 @@ def _describe(model, folder: Path, name: str, authors: list[str], test_output: n
     from bioimageio.spec.model import v0_5 as bm
 
     from .. import __version__
-    from ..engine.unet import SIZE_MULTIPLE, count_parameters
+    from ..engine.unet import count_parameters
 
     spatial = "zyx" if model.dims == 3 else "yx"
     units, scales = _pixel_sizes(model.summary, spatial)
-    size = bm.ParameterizedSize(min=min_input_size(), step=SIZE_MULTIPLE)
+    size = bm.ParameterizedSize(min=min_input_size(), step=1)  # any size: the network pads to a multiple of 4
     channel_names = [f"channel{c}" for c in range(model.channels)]
     inputs = bm.InputTensorDescr(
         id=bm.TensorId("input"),
@@ -392,7 +390,7 @@ def _describe(model, folder: Path, name: str, authors: list[str], test_output: n
             source=folder / "weights_torchscript.pt",
             pytorch_version=torch_version,
             parent="pytorch_state_dict",
-            comment="torch.jit.script of the state-dict network (any input size that is a multiple of 4)",
+            comment="torch.jit.script of the state-dict network (scripted, so any input size works)",
         ),
     )
     s, t = model.summary, model.train_config
@@ -550,13 +548,14 @@ model package.
 ## What it does
 
 Input: a noisy {model.dims}D image with {model.channels} channel(s), axes
-`batch, channel, {', '.join(spatial.lower())}`; every spatial side a multiple of 4 (at least
-{min_input_size()}).  Output: the denoised image, same shape, float32, in the input's intensity units.
+`batch, channel, {', '.join(spatial.lower())}`, any size of at least {min_input_size()} px per spatial
+axis.  Output: the denoised image, same shape, float32, in the input's intensity units.
 
 The network standardises each image (each batch entry and channel) by its own mean and
 standard deviation, denoises it and maps the result back with the same two numbers, exactly
 as napari-noise2same does; the package therefore declares no pre- or postprocessing besides
-conversion to float32.  A consumer that cuts an image into tiles standardises each tile on its
+conversion to float32.  The U-Net needs sides that are multiples of 4: the network mirrors the
+end of each side up to one and crops the output back, again as napari-noise2same does.  A consumer that cuts an image into tiles standardises each tile on its
 own, which can shift the intensities of tiles slightly; predict whole images when they fit in
 memory.  Tiles need {HALO} px of overlap (the output halo) for context.
 

@@ -10,14 +10,18 @@ The module standardises each image (each batch entry and channel) by its own
 mean and standard deviation, runs the U-Net and maps the result back to the
 input's intensities, as napari-noise2same's predictor does.  It is written so
 that ``torch.jit.script`` compiles it (the package's TorchScript weights are
-this module, scripted); inputs are (batch, channel, [z,] y, x) with every
-spatial side a multiple of 4.
+this module, scripted); inputs are (batch, channel, [z,] y, x) of any size of at
+least 3 per spatial axis.
 """
 
 from typing import List
 
 import torch
 from torch import nn
+
+#: the U-Net downsamples twice, so it runs on sides that are multiples of 4; other sizes are
+#: padded at the end by mirror symmetry (as numpy's "symmetric") and the output cropped back
+MULTIPLE = 4
 
 
 def _layers(dims: int):
@@ -62,6 +66,7 @@ class Noise2SameUNet(nn.Module):
         conv, convT, norm = _layers(dims)
         w = base_width
         self.spatial: List[int] = list(range(2, 2 + dims))
+        self.multiple: int = MULTIPLE
         self.stem = conv(channels, w, 3, padding=1, bias=False)
         self.enc1 = ResBlock(dims, w, w)
         self.down1 = conv(w, 2 * w, 2, stride=2)
@@ -88,4 +93,15 @@ class Noise2SameUNet(nn.Module):
         mean = x.mean(dim=self.spatial, keepdim=True)
         std = (x - mean).square().mean(dim=self.spatial, keepdim=True).sqrt()
         std = torch.where(std > 0, std, torch.ones_like(std))  # a constant tile stays constant
-        return self.unet((x - mean) / std) * std + mean
+        h = (x - mean) / std
+        sizes: List[int] = []
+        for d in self.spatial:  # mirror the end of each side up to a multiple of 4 (two downsamplings)
+            n = h.size(d)
+            sizes.append(n)
+            extra = (self.multiple - n % self.multiple) % self.multiple
+            if extra > 0:
+                h = torch.cat([h, h.narrow(d, n - extra, extra).flip([d])], dim=d)
+        h = self.unet(h)
+        for i, d in enumerate(self.spatial):
+            h = h.narrow(d, 0, sizes[i])
+        return h * std + mean
