@@ -114,8 +114,8 @@ def test_package_describes_the_model(package2d, model2d):
     assert {"denoising", "2d", "pytorch", "unet"} <= set(descr.tags)
     (ipt,), (out,) = descr.inputs, descr.outputs
     assert [str(a.id) for a in ipt.axes] == ["batch", "channel", "y", "x"]
-    assert [(a.size.min, a.size.step) for a in ipt.axes[2:]] == [(min_input_size(), 4)] * 2
-    assert min_input_size() % 4 == 0 and min_input_size() > 2 * HALO
+    # any size from 2 x halo + 1 on: the network pads to its multiple of 4 itself
+    assert [(a.size.min, a.size.step) for a in ipt.axes[2:]] == [(2 * HALO + 1, 1)] * 2
     assert [a.halo for a in out.axes[2:]] == [HALO, HALO]
     # the normalisation is inside the network: only dtype conversions around it
     assert {p.id for p in ipt.preprocessing} | {p.id for p in out.postprocessing} == {"ensure_dtype"}
@@ -141,6 +141,19 @@ def test_test_output_is_our_prediction(package2d, model2d):
     assert np.abs(y - x).mean() > 0.1 * x.std()  # the network did denoise: not an identity
 
 
+def test_bioimageio_predict_takes_any_size(package2d, model2d):
+    """bioimage.io's own predict on an image whose sides are not multiples of 4.  It mirrors a halo
+    around the image first, so the network's per-image statistics include the mirrored borders:
+    close to our predictor, not equal (0.4 % of the image's std for a trained model, docs/bioimageio.md;
+    this 3-step model follows the statistics less well)."""
+    image = _npy(_members(package2d[0])["test_input.npy"])[:, :, 3:253, 1:254]
+    out = bioimageio.core.predict(model=load_description(package2d[0]), inputs=image)
+    out = out.members["output"].data.to_numpy()
+    assert out.shape == image.shape == (1, 1, 250, 253)
+    diff = np.abs(out[0, 0] - model2d.predict(image[0, 0], "YX")) / image.std()
+    assert diff.mean() < 0.05 and diff[HALO:-HALO, HALO:-HALO].max() < 0.1
+
+
 def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_path):
     """A fresh interpreter where napari_noise2same cannot be imported loads both weight formats."""
     with zipfile.ZipFile(package2d[0]) as z:
@@ -159,7 +172,7 @@ def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_pat
         expected = np.load("test_output.npy")
         with torch.no_grad():
             eager = net(x).numpy()
-            other = x[:, :, 4:64, 8:100] * 3 + 7  # another valid size, another intensity scale
+            other = x[:, :, 4:65, 7:100] * 3 + 7  # odd sides (padded inside), another intensity scale
             pair = (net(other), scripted(other))
             again = scripted(x).numpy()
         tol = 1e-4 * float(x.std())
@@ -174,7 +187,7 @@ def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     r = json.loads(done.stdout.strip().splitlines()[-1])
     assert r["state_dict"] <= r["tol"] and r["torchscript"] <= r["tol"]
-    assert r["other_shape"] == [1, 1, 60, 92] and r["other_size"] <= 3 * r["tol"]
+    assert r["other_shape"] == [1, 1, 61, 93] and r["other_size"] <= 3 * r["tol"]
 
 
 def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
@@ -200,9 +213,9 @@ def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
 
 
 def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
-    """A user's time series: its first frame, centre-cropped to multiples of 4, is the test input."""
+    """A user's time series: its first frame, centre-cropped to at most 256 px, is the test input."""
     rng = np.random.default_rng(5)
-    series = (rng.normal(100, 10, (2, 70, 90)) + np.arange(2)[:, None, None] * 50).astype(np.uint16)
+    series = (rng.normal(100, 10, (2, 70, 300)) + np.arange(2)[:, None, None] * 50).astype(np.uint16)
     model = dataclasses.replace(model2d, summary={**model2d.summary, "pixel_size": {"Y": 0.2, "X": 0.25},
                                                   "unit": "µm"})
     path = export_bioimageio(model, tmp_path / "mine.zip", sample=series, sample_axes="TYX",
@@ -210,7 +223,7 @@ def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
     descr = load_description(path)
     assert descr.name == "My denoiser (v2)" and [a.name for a in descr.authors] == ["Ada Lovelace", "Alan Turing"]
     x = _npy(_members(path)["test_input.npy"])
-    np.testing.assert_array_equal(x[0, 0], series[0, 1:69, 1:89].astype(np.float32))
+    np.testing.assert_array_equal(x[0, 0], series[0, :, 22:278].astype(np.float32))
     y_axis, x_axis = descr.inputs[0].axes[2:]
     assert (y_axis.unit, x_axis.unit) == ("micrometer", "micrometer")
     assert (y_axis.scale, x_axis.scale) == (pytest.approx(0.2, rel=1e-12), 0.25)
@@ -222,7 +235,7 @@ def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
         (dict(output="missing/m.zip"), Noise2SameError, "does not exist; create it"),
         (dict(output="m.n2s"), Noise2SameError, "not a .zip path"),
         (dict(sample=np.ones((2, 64, 64)), sample_axes="CYX"), ImageError, "expects 1 channel(s)"),
-        (dict(sample=np.random.default_rng(0).normal(size=(40, 40))), ImageError, "at least 52"),
+        (dict(sample=np.random.default_rng(0).normal(size=(48, 60))), ImageError, "at least 49"),
         (dict(sample=np.ones((64, 64)), sample_axes="QX"), AxesError, "use only the letters"),
         (dict(sample=np.ones((3, 3, 64, 64))), ImageError, "pass sample_axes"),
         (dict(name="n2s"), Noise2SameError, "5 to 128 letters"),
