@@ -119,3 +119,17 @@ def test_folder_mode_stop_leaves_no_partial_file(predict_widget, qtbot, tmp_path
     qtbot.waitUntil(lambda: widget.denoise_button.enabled, timeout=20_000)
     assert widget.status.value == "Stopped."
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_export_writes_a_bioimageio_package(predict_widget, qtbot, tmp_path):
+    pytest.importorskip("bioimageio.spec", reason="bioimage.io export needs: pip install 'napari-noise2same[bioimageio]'")
+    import zipfile
+
+    viewer, widget = predict_widget
+    widget.use_model(random_model())
+    widget.export(tmp_path / "model.zip")
+    assert not widget.denoise_button.enabled and not widget.export_button.enabled
+    qtbot.waitUntil(lambda: widget.export_button.enabled, timeout=60_000)
+    assert widget.status.value == f"Exported {tmp_path / 'model.zip'}."
+    with zipfile.ZipFile(tmp_path / "model.zip") as z:
+        assert "rdf.yaml" in z.namelist() or "bioimageio.yaml" in z.namelist()

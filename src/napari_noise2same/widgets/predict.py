@@ -6,11 +6,14 @@ from pathlib import Path
 
 import napari
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, ProgressBar, PushButton, Select, SpinBox
-from napari.utils.notifications import show_warning
+from napari.utils.notifications import show_info, show_warning
+from superqt.utils import create_worker
 
 from ..engine import load_model
 from ..io import find_inputs
 from ..engine.devices import available_devices
+from ..export import export_bioimageio
+from .dialogs import ask_save
 from .errors import report
 from .lifetime import on_closed
 from .layers import layer_axes, result_kwargs, set_or_add
@@ -43,11 +46,14 @@ class PredictWidget(Container):
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
         self.denoise_button = PushButton(text="Denoise")
         self.stop_button = PushButton(text="Stop", enabled=False)
+        self.export_button = PushButton(text="Export bioimage.io…",
+                                        tooltip="write the model as a bioimage.io package (deepImageJ, bioimageio.core, ...)")
         self.progress = ProgressBar(label="progress", value=0, max=1000)
         self.status = Label(value="")
         self.extend([self.source, self.model_file, self.model_info, self.mode, self.layers, self.input_folder,
                      self.output_folder, self.tile_size, self.overlap, self.tta,
-                     self.device, Container(widgets=[self.denoise_button, self.stop_button], layout="horizontal", labels=False),
+                     self.device, Container(widgets=[self.denoise_button, self.stop_button, self.export_button], layout="horizontal",
+                               labels=False),
                      self.progress, self.status])
         self.native.setMaximumWidth(460)
         self.model = None
@@ -59,6 +65,7 @@ class PredictWidget(Container):
         self.model_file.changed.connect(lambda path: self.load(path))
         self.denoise_button.changed.connect(self.denoise)
         self.stop_button.changed.connect(self.stop)
+        self.export_button.changed.connect(self._export_dialog)
         SESSION.changed.connect(self._session_changed)
         on_closed(self.native, self._disconnect)
         self._source_changed(self.source.value)
@@ -201,6 +208,31 @@ class PredictWidget(Container):
             message += f" Skipped {len(f['skipped'])}: {f['skipped'][0]}"
         self._set_running(False, message)
 
+    # -- export ---------------------------------------------------------------------------
+    def _export_dialog(self) -> None:
+        if self.model is None:
+            show_warning("Load a model file (.n2s) or train one first.")
+            return
+        path = ask_save(self.native, "Export as a bioimage.io package", "noise2same.zip", ".zip", "bioimage.io package (*.zip)")
+        if path:
+            self.export(path)
+
+    def export(self, path) -> None:
+        """Write the current model as a bioimage.io package in the background."""
+        if self._worker is not None and self._worker.is_running:
+            return
+        self._set_running(True, f"Exporting {Path(path).name}…")
+        self.stop_button.enabled = False  # the export runs to its end (its file appears only then)
+        self._worker = create_worker(export_bioimageio, self.model, path, _start_thread=False, _ignore_errors=True)
+        self._worker.returned.connect(lambda written: self._exported(written))
+        self._worker.errored.connect(self._failed)
+        self._worker.start()
+
+    def _exported(self, path) -> None:
+        if self._alive:
+            self._set_running(False, f"Exported {path}.")
+            show_info(f"Exported the model as a bioimage.io package: {path}")
+
     def _add(self, layer, data) -> None:
         if not self._alive:
             return
@@ -225,7 +257,7 @@ class PredictWidget(Container):
             self._worker.quit()
 
     def _set_running(self, running: bool, message: str = "") -> None:
-        self.denoise_button.enabled = not running
+        self.denoise_button.enabled = self.export_button.enabled = not running
         self.stop_button.enabled = running
         if not running:
             self.progress.value = 0
