@@ -555,9 +555,13 @@ The network standardises each image (each batch entry and channel) by its own me
 standard deviation, denoises it and maps the result back with the same two numbers, exactly
 as napari-noise2same does; the package therefore declares no pre- or postprocessing besides
 conversion to float32.  The U-Net needs sides that are multiples of 4: the network mirrors the
-end of each side up to one and crops the output back, again as napari-noise2same does.  A consumer that cuts an image into tiles standardises each tile on its
-own, which can shift the intensities of tiles slightly; predict whole images when they fit in
-memory.  Tiles need {HALO} px of overlap (the output halo) for context.
+end of each side up to the next multiple and crops the output back, again as napari-noise2same
+does.
+
+Consumers that cut an image into tiles (bioimageio.core's blockwise mode; deepImageJ may tile
+large images) standardise each tile on its own, which shifts intensities a little from tile to tile:
+predict whole images when they fit in memory, else use tiles of 256 px or more.  Output pixels
+closer than {HALO} px to a tile's edge lack context (the output halo), so tiles must overlap.
 
 ## Training
 
