@@ -227,7 +227,8 @@ def main() -> int:
     payload = {"machine": facts, "settings": {k: v for k, v in vars(args).items() if k != "child"}, "cases": []}
     with tempfile.TemporaryDirectory(prefix="n2s_predict_bench_") as tmp:
         paths = {"2d": Path(tmp) / "model2d.n2s", "3d": Path(tmp) / "model3d.n2s"}
-        print(f"\ntraining the '{args.preset}' models for {args.train_steps} steps (2D" + ("" if args.skip_volume else " and 3D") + ") ...", flush=True)
+        which = "2D" if args.skip_volume else "2D and 3D"
+        print(f"\ntraining the '{args.preset}' models ({which}) for {args.train_steps} steps ...", flush=True)
         t0 = time.perf_counter()
         train_model(2, args.preset, args.train_steps, device, paths["2d"])
         if not args.skip_volume:
@@ -273,7 +274,8 @@ def main() -> int:
           f"{'Mpx/s':>7} {'RSS before':>10} {'peak RSS':>8} {'peak CUDA':>9}")
     for r in rows:
         tiling = f"{r['tile']}: {r['n_tiles']} x {'x'.join(map(str, r['tiles']))}"
-        head = f"{r['label']:<26} {'x'.join(map(str, r['shape'])):>12} {tiling:>22} {'on' if r['tta'] else 'off':>3} {fmt(r.get('estimate_s'), '10.1f'):>10}"
+        head = (f"{r['label']:<26} {'x'.join(map(str, r['shape'])):>12} {tiling:>22} {'on' if r['tta'] else 'off':>3} "
+                f"{fmt(r.get('estimate_s'), '10.1f'):>10}")
         if "skipped" in r or "error" in r:
             print(f"{head} {r.get('skipped') or 'failed: ' + r['error']}")
             continue

@@ -284,10 +284,12 @@ def compare_forward(args, base: dict, script: str) -> dict:
                     print(f"  round {rnd + 1} {preset} {dims}D {mode:<8} "
                           + (f"{r['steps_per_s']:.2f} steps/s" if "error" not in r else f"failed: {r['error']}"), flush=True)
     throughput_table(result["throughput"])
-    print(f"\n{'preset':<7} {'dims':>4} {'joint steps/s':>14} {'separate steps/s':>17} {'joint / separate':>17}   (medians over {args.rounds} round(s))")
+    print(f"\n{'preset':<7} {'dims':>4} {'joint steps/s':>14} {'separate steps/s':>17} {'joint / separate':>17}"
+          f"   (medians over {args.rounds} round(s))")
     for preset in args.presets:
         for dims in args.dims:
-            sel = {m: [r for r in result["throughput"] if r["preset"] == preset and r["dims"] == dims and r["forward"] == m] for m in modes}
+            sel = {m: [r for r in result["throughput"] if r["preset"] == preset and r["dims"] == dims and r["forward"] == m]
+                   for m in modes}
             j, s = median_of(sel["joint"], "steps_per_s"), median_of(sel["separate"], "steps_per_s")
             print(f"{preset:<7} {dims:>4} {fmt(j, '14.2f'):>14} {fmt(s, '17.2f'):>17} "
                   f"{fmt(j / s if j and s else None, '17.3f'):>17}")
