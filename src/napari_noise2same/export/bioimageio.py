@@ -94,7 +94,7 @@ def export_bioimageio(
         say(f"loading {model}")
         source_name = Path(model).stem
         model = load_model(model)
-    name = _model_name(name, source_name or output.name.removesuffix(".zip"))
+    name = _model_name(name, source_name or output.stem)
     authors = _authors(authors)
     test_input = _test_input(model, sample, sample_axes)
 
@@ -579,8 +579,8 @@ concatenated skips, a BN-ReLU-1x1 head), at the preset's width.
 ## Validation
 
 The test input (`test_input.npy`, shape {tuple(test_shape)}) is a noisy example and
-`test_output.npy` what this package's network makes of it; bioimage.io's `test_model`
-reproduces it from both weight formats.  At export the output was also checked against
+`test_output.npy` what this package's network makes of it; bioimage.io's `test_model` checks
+that both weight formats reproduce it.  At export the output was also checked against
 napari-noise2same's own predictor.  Noise2Same learns from the noisy data itself, so check the
 result on your own images: compare the denoised image with the noisy one (and, where you have
 one, with a long-exposure or averaged image of the same field) and look for blurred fine
