@@ -19,6 +19,10 @@ def test_train_predict_info_end_to_end(tmp_path, noisy_tiff, capsys):
     args = ["train", str(noisy_tiff), "-o", str(model), "--steps", "20", "--preset", "tiny", "--patch-size", "32", "--batch-size", "4", "--seed", "0"]
     assert main(args) == 0
     assert model.is_file() and "saved" in capsys.readouterr().out
+    from napari_noise2same.engine import load_model
+
+    summary = load_model(model).summary  # the training data's pixel size travels with the model
+    assert summary["unit"] == "µm" and summary["pixel_size"] == pytest.approx({"Y": 0.2, "X": 0.2}, rel=1e-4)
     out_dir = tmp_path / "out"
     assert main(["predict", "-m", str(model), str(tmp_path / "*.tif"), "-o", str(out_dir)]) == 0
     result = out_dir / "cells_denoised.tif"

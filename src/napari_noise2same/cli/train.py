@@ -73,6 +73,7 @@ def run(args) -> int:
     )
     run_training(trainer, args.steps, args.max_seconds)
     model = trainer.to_model()
+    model.set_pixel_size(files[0].pixel_size, files[0].unit)
     model.save(args.output)
     s = model.summary
     total = f" ({s['total_steps']} in all)" if start else ""

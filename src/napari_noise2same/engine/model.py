@@ -30,6 +30,13 @@ class Noise2SameModel:
     def channels(self) -> int:
         return self.unet_config.in_channels
 
+    def set_pixel_size(self, pixel_size: dict, unit: str | None) -> None:
+        """Record the training data's pixel sizes (axis letter -> size in ``unit``) in the summary,
+        for exports that describe physical axes; nothing without a unit."""
+        sizes = {a: float(v) for a, v in (pixel_size or {}).items() if a in "ZYX" and v and v > 0}
+        if unit and unit != "pixel" and sizes:
+            self.summary["pixel_size"], self.summary["unit"] = sizes, str(unit)
+
     def predict(self, image: np.ndarray, axes: str, **kwargs) -> np.ndarray:
         """Denoise ``image`` (any axes order); see :func:`predict.predict` for the options."""
         from .predict import predict

@@ -92,3 +92,12 @@ def add_residual(viewer, layer, denoised) -> None:
     kwargs.pop("contrast_limits", None)
     kwargs["colormap"] = "PiYG" if not layer.rgb else None
     set_or_add(viewer, residual, {k: v for k, v in kwargs.items() if v is not None})
+
+
+def layer_pixel_size(layer, axes: str) -> tuple[dict, str | None]:
+    """The layer's scale per axis letter and its spatial unit (None for pixels or no units)."""
+    sizes = dict(zip(axes.upper(), (float(v) for v in layer.scale[-len(axes):])))
+    units = [str(u) for u in getattr(layer, "units", ())][-len(axes):]
+    spatial = {u for a, u in zip(axes.upper(), units) if a in "ZYX"}
+    unit = spatial.pop() if len(spatial) == 1 else None
+    return sizes, None if unit in (None, "pixel", "") else unit

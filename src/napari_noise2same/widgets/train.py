@@ -18,7 +18,7 @@ from ..engine import Noise2SameModel, TrainConfig, Trainer, TrainingData, load_m
 from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
 from .lifetime import on_closed
-from .layers import add_residual, current_slice, layer_array, layer_axes, toggle_side_by_side
+from .layers import add_residual, current_slice, layer_array, layer_axes, layer_pixel_size, toggle_side_by_side
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
@@ -195,7 +195,9 @@ class TrainWidget(TrainSettings, Container):
                     self._bridge.preview.emit((index, denoise_plane(trainer, data, axes, index)))
 
         trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
-        return trainer.to_model()
+        model = trainer.to_model()
+        model.set_pixel_size(*layer_pixel_size(self._source_layer, axes))
+        return model
 
     def _on_event(self, event) -> None:
         """Per step; the window is redrawn at most every UPDATE_EVERY_S (each redraw recomposes it)."""
