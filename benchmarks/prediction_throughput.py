@@ -7,8 +7,10 @@ Cases, each in a fresh process (so its peak resident memory is its own):
 each whole (one tile covering the image) and in tiles (``--tile-sizes``, default 512 and 256
 px, for the images; ``--plane-tiles``, default whole planes, for the volume plane by plane;
 ``--volume-tiles``, default the predictor's own choice of 32 x 256 x 256, for the 3D model),
-with and without test-time augmentation (TTA: the 8 rotations and flips).  "auto" is what ``predict`` picks by
-itself (``tile_size=None``): whole images while the activations fit in about 1.5 GB.
+with and without test-time augmentation (TTA: the 8 rotations and flips).  "auto" is what
+``predict`` picks by itself (``tile_size=None``): whole images while the activations fit in
+about 1.5 GB.  The table gives the tiling as "number x tile shape"; overlapping tiles make the
+network process more pixels than the image has.
 
 The models are the ``--preset`` (default: the package default) trained for ``--train-steps``
 steps on synthetic data: throughput does not depend on what the network learned.  Inputs are
@@ -16,7 +18,8 @@ synthetic too (a 256 x 256 noisy pattern tiled to size).  Each case predicts a 6
 first (torch start-up), then is timed ``--repeats`` times (cases estimated above 60 s once);
 "first" is the first timed call, "warm" the median of the others.  Before each case the
 expected time is printed, from the speed (processed tile pixels per second) of the previous
-case of the same model; ``--max-estimate`` skips cases expected to take longer.
+case of the same model; ``--max-estimate`` (default 900 s) skips cases expected to take longer
+per call.
 
     python benchmarks/prediction_throughput.py --json /tmp/prediction_throughput.json
 
@@ -25,7 +28,9 @@ Quicker, without the volume or the slowest cases::
     python benchmarks/prediction_throughput.py --skip-volume
     python benchmarks/prediction_throughput.py --volume-depth 16 --max-estimate 300
 
-On 2 CPU cores the volume with TTA takes many minutes (the estimate is printed first).
+Everything, however long (on 2 CPU cores the volume with the 3D model and TTA takes hours)::
+
+    python benchmarks/prediction_throughput.py --max-estimate inf
 """
 
 from __future__ import annotations
@@ -208,7 +213,8 @@ def main() -> int:
                    help="3D tilings: auto, whole or ZxYxX, e.g. 32x512x512 (default: auto = 32x256x256 tiles)")
     p.add_argument("--tta", choices=("both", "off", "on"), default="both", help="with and/or without TTA (default both)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case, fewer for slow cases (default 3)")
-    p.add_argument("--max-estimate", type=float, default=None, help="skip cases expected to take longer (seconds)")
+    p.add_argument("--max-estimate", type=float, default=900.0,
+                   help="skip cases expected to take longer than this many seconds per call (default 900; 'inf': none)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads in each case (default: torch's choice)")
     p.add_argument("--omp-wait-policy", choices=("default", "passive", "active"), default="default",
                    help="OMP_WAIT_POLICY of the case processes (default: inherited)")
@@ -251,7 +257,7 @@ def main() -> int:
             repeats = 1 if estimate is not None and estimate > SLOW_CASE_SECONDS else args.repeats
             name = (f"{case['label']} {'x'.join(map(str, case['shape']))}, {case['tile']}"
                     f" ({case['n_tiles']} tile(s) of {'x'.join(map(str, case['tiles']))}), TTA {'on' if case['tta'] else 'off'}")
-            if args.max_estimate is not None and estimate is not None and estimate > args.max_estimate:
+            if estimate is not None and estimate > args.max_estimate:
                 print(f"skip {name}: expected ~{estimate:.0f} s > --max-estimate {args.max_estimate:g}", flush=True)
                 rows.append({**case, "skipped": f"expected {estimate:.0f} s", "estimate_s": estimate})
                 continue
