@@ -207,7 +207,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        return LossTerms(*(float(t.detach()) for t in (terms.total, terms.reconstruction, terms.invariance)))
+        # one device-to-host copy (one GPU sync) for the three values
+        return LossTerms(*torch.stack([terms.total, terms.reconstruction, terms.invariance]).detach().float().tolist())
 
     @torch.no_grad()
     def validate(self) -> float:
