@@ -24,6 +24,17 @@ def test_tiled_3d_prediction_equals_whole_volume():
     assert np.abs(tiled - whole).max() < 1e-3 * np.abs(whole).max()
 
 
+def test_default_3d_tiles_have_no_z_seams():
+    """Tiles of 64 planes over a deeper volume: the default overlap leaves 24 planes of Z context."""
+    model = random_model(dims=3)
+    x = image((100, 72, 72))
+    whole = model.predict(x, "ZYX")
+    calls = []
+    tiled = model.predict(x, "ZYX", tile_size=(64, 72, 72), on_progress=lambda d, t: calls.append(t))
+    assert calls[-1] == 4  # starts 0, 12, 24, 36 along Z (steps of at most 64 - 48)
+    assert np.abs(tiled - whole).max() < 1e-4 * np.abs(whole).max()
+
+
 def test_output_keeps_axes_shape_and_intensity_scale():
     model = random_model(channels=2)
     x = image((3, 37, 2, 45))  # T Y C X, odd sizes
@@ -86,3 +97,23 @@ def test_constant_and_nan_images_are_refused():
     x[3, 4] = np.nan
     with pytest.raises(ImageError, match="NaN"):
         model.predict(x, "YX")
+
+
+@pytest.mark.parametrize("length, tile", [(100, 64), (1024, 256), (300, 192), (2048, 512)])
+def test_every_output_pixel_comes_from_a_tile_with_enough_context(length, tile):
+    """The tile that supplies a pixel saw at least the receptive radius (21 px) on both sides,
+    except where the image itself ends; with the default overlap, in 2D and in 3D's Z."""
+    from napari_noise2same.engine.tiling import blend_window, tile_overlap, tile_starts
+
+    (overlap,) = tile_overlap(None, (tile,))
+    starts = tile_starts(length, tile, overlap)
+    plan = [starts]
+    total = np.zeros(starts[-1] + tile)
+    for a in starts:
+        w = blend_window((a,), (tile,), plan, (length,))
+        total[a:a + tile] += w
+        for i in np.flatnonzero(w):
+            z = a + i
+            assert a == 0 or z - a >= 21
+            assert a + tile >= length or a + tile - 1 - z >= 21
+    assert np.all(total[:length] == 1)  # each pixel from exactly one tile

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
                         "or OUT.zarr for one input")
     q.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
     q.add_argument("--tile-size", type=int, help="tile side in pixels (default: whole image when it fits)")
-    q.add_argument("--overlap", type=int, help="tile overlap in pixels (default 96)")
+    q.add_argument("--overlap", type=int, help="tile overlap in pixels (default 64)")
     q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
     q.add_argument("--device", default="auto", help=DEVICE_HELP)
     q.add_argument("--chunk-size", type=int,

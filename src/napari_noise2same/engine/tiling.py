@@ -1,9 +1,12 @@
 """The tile plan of the predictor: tile shapes, overlaps, starts and blending weights.
 
 Tiles start on multiples of the network's size multiple (so every tile sees the
-same downsampling grid as the whole image) and overlap by at least twice the
-receptive radius; within each overlap two tiles are cross-faded linearly over
-the middle half, so every output pixel comes from a tile that saw enough context.
+same downsampling grid as the whole image) and overlap by more than twice the
+receptive radius (21 px); each output pixel is taken from the tile whose centre
+is nearest, the switch falling in the middle of the overlap, so every output
+pixel comes from a tile that saw at least half the overlap of context on every
+side.  With that much context two tiles compute the same value, so the result
+equals the whole-image prediction and there is nothing to cross-fade.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def tile_shape(tile_size, spatial, base_width, dims) -> tuple[int, ...]:
         # activations of the first level dominate: ~8 tensors of base_width channels
         if np.prod(padded) * base_width * 8 * 4 <= WHOLE_IMAGE_BYTES:
             return tuple(padded)
-        tile_size = (32, 256, 256) if dims == 3 else (512, 512)
+        tile_size = (64, 256, 256) if dims == 3 else (512, 512)
     if isinstance(tile_size, int):
         tile_size = (tile_size,) * dims
     if len(tile_size) != dims:
@@ -43,14 +46,18 @@ def tile_shape(tile_size, spatial, base_width, dims) -> tuple[int, ...]:
     return tuple(tiles)
 
 
+#: default overlap: half of it (32 px) is the context at a switch, more than the receptive radius
+OVERLAP = 64
+
+
 def tile_overlap(overlap, tiles) -> tuple[int, ...]:
-    """Per-axis overlap: 96 px by default (2 x the receptive radius of ~24 on either side
-    of the cross-fade), never more than half a tile."""
+    """Per-axis overlap (default ``OVERLAP``), leaving tiles at least 4 x SIZE_MULTIPLE apart."""
     if overlap is None:
-        overlap = 96
+        overlap = OVERLAP
     if isinstance(overlap, int):
         overlap = (overlap,) * len(tiles)
-    return tuple(min(int(o), t // 2) // SIZE_MULTIPLE * SIZE_MULTIPLE for o, t in zip(overlap, tiles))
+    return tuple(max(0, min(int(o), t - 4 * SIZE_MULTIPLE)) // SIZE_MULTIPLE * SIZE_MULTIPLE
+                 for o, t in zip(overlap, tiles))
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -64,20 +71,17 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def blend_window(starts, tiles, plan, shape) -> np.ndarray:
-    """Separable weights: 1 inside, linear cross-fade over the middle half of each overlap."""
+    """Separable 0/1 weights: this tile's share of the output, up to the middle of each overlap."""
     w = np.ones((), dtype=np.float32)
     for axis, (a, t) in enumerate(zip(starts, tiles)):
         b = a + t
-        ramp = np.ones(t, dtype=np.float32)
-        i = plan[axis].index(a)
         coords = np.arange(a, b, dtype=np.float32) + 0.5
+        keep = np.ones(t, dtype=bool)
+        i = plan[axis].index(a)
         if i > 0:  # overlap with the previous tile: [a, prev_end)
-            prev_end = plan[axis][i - 1] + t
-            lo, hi = a + (prev_end - a) / 4, a + 3 * (prev_end - a) / 4
-            ramp = np.minimum(ramp, np.clip((coords - lo) / max(hi - lo, 1e-6), 0, 1))
+            keep &= coords >= (a + plan[axis][i - 1] + t) / 2
         if i < len(plan[axis]) - 1:  # overlap with the next tile: [next_start, b)
-            nxt = plan[axis][i + 1]
-            lo, hi = nxt + (b - nxt) / 4, nxt + 3 * (b - nxt) / 4
-            ramp = np.minimum(ramp, np.clip((hi - coords) / max(hi - lo, 1e-6), 0, 1))
+            keep &= coords < (plan[axis][i + 1] + b) / 2
+        ramp = keep.astype(np.float32)
         w = np.multiply.outer(w, ramp) if w.ndim else ramp
-    return w.astype(np.float32)
+    return w

@@ -40,7 +40,7 @@ class PredictWidget(Container):
         self.output_folder = FileEdit(label="output folder", mode="d", visible=False,
                                       tooltip="writes <name>_denoised.tif here, with each input's axes and pixel sizes")
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
-        self.overlap = SpinBox(label="tile overlap", value=96, min=8, max=512, step=8)
+        self.overlap = SpinBox(label="tile overlap", value=64, min=0, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
         devices = available_devices()
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
