@@ -6,7 +6,7 @@ Cases, each in a fresh process (so its peak resident memory is its own):
     calibrates the time estimate), and with the 2D model plane by plane;
 each whole (one tile covering the image) and in tiles (``--tile-sizes``, default 512 and 256
 px, for the images; ``--plane-tiles``, default whole planes, for the volume plane by plane;
-``--volume-tiles``, default the predictor's own choice of 32 x 256 x 256, for the 3D model),
+``--volume-tiles``, default the predictor's own choice (64 x 256 x 256 tiles), for the 3D model),
 with and without test-time augmentation (TTA: the 8 rotations and flips).  "auto" is what
 ``predict`` picks by itself (``tile_size=None``): whole images while the activations fit in
 about 1.5 GB.  The table gives the tiling as "number x tile shape"; overlapping tiles make the
@@ -210,7 +210,7 @@ def main() -> int:
     p.add_argument("--plane-tiles", nargs="+", default=["whole"],
                    help="2D tilings for the volume plane by plane (default: whole; e.g. whole 256)")
     p.add_argument("--volume-tiles", nargs="+", default=["auto"],
-                   help="3D tilings: auto, whole or ZxYxX, e.g. 32x512x512 (default: auto = 32x256x256 tiles)")
+                   help="3D tilings: auto, whole or ZxYxX, e.g. 32x512x512 (default: auto = the predictor's own choice, 64x256x256 tiles)")
     p.add_argument("--tta", choices=("both", "off", "on"), default="both", help="with and/or without TTA (default both)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case, fewer for slow cases (default 3)")
     p.add_argument("--max-estimate", type=float, default=900.0,
