@@ -80,8 +80,13 @@ def channel_stats(array, layout: Layout, name: str = "the image") -> tuple[np.nd
             squares += np.square(pixels).sum(axis=1)
             count += pixels.shape[1]
     mean_shifted = total / count
-    mean = shift[:, 0] + mean_shifted
-    var = squares / count - mean_shifted**2
+    return checked_stats(shift[:, 0] + mean_shifted, squares / count - mean_shifted**2, name)
+
+
+def checked_stats(mean, var, name: str = "the image") -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mean, std) as float32 from float64 mean and variance, refusing images a
+    network cannot be standardised on: NaN or infinite values, or a constant channel."""
+    mean, var = np.atleast_1d(mean), np.atleast_1d(var)
     if not (np.isfinite(mean).all() and np.isfinite(var).all()):
         raise ImageError(f"{name} contains NaN or infinite values; replace them (e.g. by 0) before denoising")
     if np.any(var <= 0):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ImageError
+from .arrays import checked_stats
 from .axes import Layout
 from .predict import model_layout, predict
 from .unet import SIZE_MULTIPLE
@@ -78,13 +79,7 @@ def _stats(x, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
 
     others = tuple(i for i, a in enumerate(layout.axes) if a != "C")
     pixels = x.astype(np.float64)
-    mean, var = dask.compute(pixels.mean(axis=others), pixels.var(axis=others))
-    mean, var = np.atleast_1d(mean), np.atleast_1d(var)
-    if not (np.isfinite(mean).all() and np.isfinite(var).all()):
-        raise ImageError("the image contains NaN or infinite values; replace them (e.g. by 0) before denoising")
-    if np.any(var <= 0):
-        raise ImageError("the image is constant (zero standard deviation); there is no noise to remove")
-    return mean.astype(np.float32), np.sqrt(var).astype(np.float32)
+    return checked_stats(*dask.compute(pixels.mean(axis=others), pixels.var(axis=others)))
 
 
 def _chunks(layout: Layout, chunk_size, dims: int) -> tuple:
