@@ -157,10 +157,10 @@ def _tolerance(test_output: np.ndarray):
 def _pixel_sizes(summary: dict, spatial: str) -> tuple[dict, dict]:
     """Units and pixel sizes per spatial axis, where the model's summary carries them."""
     from ..io.tiff_metadata import normalise_unit
-    from ..io.zarr_images import _OME_UNITS  # the package's unit spellings -> OME names, as bioimage.io has them
+    from ..io.zarr_images import OME_UNITS  # the package's unit spellings -> OME names, as bioimage.io has them
 
     sizes = summary.get("pixel_size") or {}
-    ome_units = {k.lower(): v for k, v in _OME_UNITS.items()}
+    ome_units = {k.lower(): v for k, v in OME_UNITS.items()}
     unit = ome_units.get((normalise_unit(summary.get("unit")) or "").lower())
     if not isinstance(sizes, dict) or unit is None:
         return {}, {}

@@ -21,7 +21,7 @@ from .tiff_metadata import LENGTH_IN_UM, TIME_IN_S, normalise_unit
 
 MARKERS = (".zarray", ".zgroup", "zarr.json")
 _LETTERS = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
-_OME_UNITS = {"µm": "micrometer", "nm": "nanometer", "mm": "millimeter", "cm": "centimeter", "m": "meter",
+OME_UNITS = {"µm": "micrometer", "nm": "nanometer", "mm": "millimeter", "cm": "centimeter", "m": "meter",
               "Å": "angstrom", "pm": "picometer"}
 
 
@@ -134,7 +134,7 @@ def _ome_attrs(axes, pixel_size, unit, time_interval, channel_names, shape) -> d
     for a in axes:
         entry = {"name": a.lower() if a in kinds else "s", "type": kinds.get(a, "custom")}
         if a in "ZYX" and unit in LENGTH_IN_UM:
-            entry["unit"] = _OME_UNITS[unit]
+            entry["unit"] = OME_UNITS[unit]
         if a == "T" and time_interval:
             entry["unit"] = "second"
         described.append(entry)
