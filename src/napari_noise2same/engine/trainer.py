@@ -74,10 +74,9 @@ class Trainer:
             self.net = copy.deepcopy(model.net)
             self.config = replace(self.config, dims=model.dims, preset=model.train_config.preset)
             self.resumed_from = {k: model.summary.get(k) for k in ("steps", "total_steps", "date", "final_loss")}
-            self.steps_before = int(model.summary.get("total_steps") or model.summary.get("steps") or 0)
         else:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
-            self.resumed_from, self.steps_before = None, 0
+            self.resumed_from = None
         self.memory_format = channels_last(data.dims)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, self.config.lr_halve_every, gamma=0.5)
@@ -120,6 +119,12 @@ class Trainer:
         self.generator.manual_seed(generator_seed)
         self.amp_dtype = _amp_dtype(device) if self.config.amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+    @property
+    def steps_before(self) -> int:
+        """Steps the model had been trained for before this trainer took it over (0 if new)."""
+        r = self.resumed_from or {}
+        return int(r.get("total_steps") or r.get("steps") or 0)
 
     @property
     def lambda_inv(self) -> float:
