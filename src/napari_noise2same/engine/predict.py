@@ -110,7 +110,7 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
     """
     padded = tuple(max(MIN_INPUT, p) for p in padded_shape(spatial))
     first, depth = spatial[0], tiles[0]
-    acc = weight = None
+    acc = None  # the tiles' shares (blend_window partitions the output: no normalising weights)
     acc_lo = 0  # first row held in the accumulators
     for i, z0 in enumerate(plan[0]):
         z1 = z0 + depth
@@ -118,10 +118,8 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
         grow = z1 - acc_lo - (0 if acc is None else acc.shape[1])
         if acc is None:
             acc = np.zeros((slab.shape[0], z1 - acc_lo, *padded[1:]), np.float32)
-            weight = np.zeros((z1 - acc_lo, *padded[1:]), np.float32)
         elif grow > 0:
             acc = np.concatenate([acc, np.zeros((acc.shape[0], grow, *padded[1:]), np.float32)], axis=1)
-            weight = np.concatenate([weight, np.zeros((grow, *padded[1:]), np.float32)], axis=0)
         for rest in itertools.product(*plan[1:]):
             starts = (z0, *rest)
             inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:]))
@@ -129,14 +127,13 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
             out = _run(net, slab[(slice(None), slice(None), *inner)], device, tta)
             rows = slice(z0 - acc_lo, z1 - acc_lo)
             acc[(slice(None), rows, *inner)] += out * w
-            weight[(rows, *inner)] += w
             tick()
         final = plan[0][i + 1] if i + 1 < len(plan[0]) else z1
         n = final - acc_lo
         if n > 0 and acc_lo < first:
             crop = (slice(None), slice(0, min(n, first - acc_lo))) + tuple(slice(0, s) for s in spatial[1:])
-            yield acc_lo, min(final, first), acc[crop] / weight[crop[1:]]
-        acc, weight, acc_lo = acc[:, n:], weight[n:], final
+            yield acc_lo, min(final, first), acc[crop]
+        acc, acc_lo = acc[:, n:], final
 
 
 def _padded_rows(read, lo: int, hi: int, spatial, padded) -> np.ndarray:
