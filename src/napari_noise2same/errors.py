@@ -15,3 +15,7 @@ class ImageError(Noise2SameError, ValueError):
 
 class ModelFileError(Noise2SameError):
     pass
+
+
+class ConfigError(Noise2SameError, ValueError):
+    """A training or prediction setting out of its range; the message names the range."""

@@ -11,13 +11,15 @@ from .common import DEVICE_HELP, check_writable, read_inputs
 
 #: options that default to the resumed model's settings (or TrainConfig's for a new model)
 CONFIG_OPTIONS = ("dims", "preset", "patch_size", "mask_percent", "lambda_inv", "replacement", "method",
-                  "learning_rate", "val_fraction")
+                  "learning_rate", "lr_schedule", "val_fraction", "stop_when_done")
+DEFAULT_SECONDS = 300.0
 
 
 def add_parser(sub) -> None:
     from ..engine.loss import METHODS
     from ..engine.masking import REPLACEMENTS
-    from ..engine.unet import DEFAULT_PRESET, PRESETS
+    from ..engine.schedule import SCHEDULES
+    from ..engine.unet import PRESETS
 
     t = sub.add_parser("train", help="train a model on noisy images",
                        description="Train a Noise2Same model on noisy images alone, or fine-tune one (--resume).")
@@ -29,17 +31,26 @@ def add_parser(sub) -> None:
     t.add_argument("--dims", type=int, choices=(2, 3), help="2D or 3D model (default 2)")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="number of training steps")
-    budget.add_argument("--max-seconds", type=float, help="training time budget in seconds (default 300 unless --steps)")
+    budget.add_argument("--max-seconds", type=float,
+                        help=f"training time budget in seconds (default {DEFAULT_SECONDS:g} unless --steps)")
+    t.add_argument("--stop-when-done", action="store_true", default=None,
+                   help="end before the budget once the validation loss stops improving (after a short decay)")
+    t.add_argument("--checkpoint-minutes", type=float, default=5.0, metavar="M",
+                   help="save the model to OUTPUT every M minutes while training, to --resume after a crash "
+                        "(default 5; 0: only at the end)")
     t.add_argument("--patch-size", type=int, help="patch side in Y and X (default 64)")
-    t.add_argument("--batch-size", type=int, help="patches per step (default 64 on a GPU, 16 on the CPU; 4/2 in 3D)")
+    t.add_argument("--batch-size", type=int,
+                   help="patches per step (default: chosen for the device and memory; 64 / 4 in 3D on a GPU, 16 / 2 on the CPU)")
     t.add_argument("--mask-percent", type=float, help="percent of pixels in J (default 0.5)")
     t.add_argument("--lambda-inv", type=_lambda_inv, metavar="L",
                    help="weight of the invariance term (default 2, the paper's); 'auto': 2 x the estimated noise std")
     t.add_argument("--replacement", choices=REPLACEMENTS, help="how J is replaced (default gaussian)")
     t.add_argument("--method", choices=METHODS, help="loss (default noise2same)")
-    t.add_argument("--preset", choices=list(PRESETS),
-                   help=f"network size (default {DEFAULT_PRESET}; paper = official 5.6M-parameter U-Net)")
+    t.add_argument("--preset", choices=["auto", *PRESETS],
+                   help="network: auto (default) chooses for the device and the time budget; "
+                        "paper = the official 5.6M-parameter U-Net")
     t.add_argument("--learning-rate", type=float, help="Adam learning rate (default 4e-4)")
+    t.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (docs/training.md)")
     t.add_argument("--val-fraction", type=float, help="fraction held out for validation (default 0.05)")
     t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.add_argument("--seed", type=int)
@@ -48,9 +59,15 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..engine import Trainer, TrainingData, load_model
+    from ..engine.auto import Budget
+    from ..engine.config import check_budget
+    from ..engine.trainer import Checkpoint
 
     if args.max_seconds is None and args.steps is None:
-        args.max_seconds = 300.0
+        args.max_seconds = DEFAULT_SECONDS
+    check_budget(args.steps, args.max_seconds)
+    if not (args.checkpoint_minutes >= 0 and args.checkpoint_minutes < float("inf")):
+        raise Noise2SameError(f"--checkpoint-minutes must be 0 (off) or more, not {args.checkpoint_minutes}")
     check_writable(Path(args.output))
     start = load_model(args.resume) if args.resume else None
     config = _config(args, start)
@@ -64,14 +81,18 @@ def run(args) -> int:
             f"{args.resume} expects {start.channels} channel(s) but the inputs have {data.channels}; "
             "fine-tune on matching images or train a new model (drop --resume)"
         )
-    trainer = Trainer(data, config, axes=files[0].axes, device=args.device, model=start)
+    budget = Budget(args.steps, args.max_seconds)
+    trainer = Trainer(data, config, axes=files[0].axes, device=args.device, model=start, budget=budget)
     what = f"fine-tuning {args.resume} ({trainer.steps_before} steps so far)" if start else "training"
+    chosen = f" (auto: {'; '.join(trainer.auto['reasons'])})" if trainer.auto else ""
     print(
-        f"{what}: a {config.dims}D '{config.preset}' model on {len(files)} image(s) on {trainer.device}, "
-        f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches",
+        f"{what}: a {config.dims}D '{trainer.config.preset}' model on {len(files)} image(s) on {trainer.device}, "
+        f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches{chosen}",
         file=sys.stderr,
     )
-    run_training(trainer, args.steps, args.max_seconds)
+    every = args.checkpoint_minutes * 60
+    checkpoint = Checkpoint(args.output, every) if every > 0 else None
+    run_training(trainer, args.steps, args.max_seconds, checkpoint)
     model = trainer.to_model()
     model.set_pixel_size(files[0].pixel_size, files[0].unit)
     model.save(args.output)
@@ -100,28 +121,29 @@ def _config(args, start):
                     f"network, so drop --{key} or train a new model (without --resume)"
                 )
     base = start.train_config if start is not None else TrainConfig()
-    try:
-        return replace(base, **given, batch_size=args.batch_size, seed=args.seed)
-    except ValueError as e:
-        raise Noise2SameError(str(e)) from None
+    return replace(base, **given, batch_size=args.batch_size, seed=args.seed)
 
 
-def run_training(trainer, steps, seconds) -> None:
+def run_training(trainer, steps, seconds, checkpoint=None) -> None:
     from tqdm import tqdm
 
-    total = steps if steps is not None else round(seconds)
-    unit = "step" if steps is not None else "s"
-    with tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr, disable=None) as bar:
+    by_steps = steps is not None
+    with tqdm(total=steps if by_steps else round(seconds), unit="step" if by_steps else "s", dynamic_ncols=True,
+              file=sys.stderr, disable=None) as bar:
         def on_event(e):
-            bar.n = min(total, e.step - first if steps is not None else round(e.elapsed_s))
+            if e.finishing:  # the run was shortened: the bar's end moves with it
+                bar.total = e.target_step - first if by_steps else round(e.elapsed_s + (e.eta_s or 0))
+            bar.n = min(bar.total, e.step - first if by_steps else round(e.elapsed_s))
             post = {"step": e.step, "loss": f"{e.loss:.4f}", "it/s": f"{e.steps_per_s:.1f}"}
             if e.val_loss is not None:
                 post["val"] = f"{e.val_loss:.4f}"
             bar.set_postfix(post, refresh=False)
+            if e.note:
+                bar.write(f"step {e.step}: {e.note}", file=sys.stderr)
             bar.refresh()
 
         first = trainer.step
-        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
+        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event, checkpoint=checkpoint)
 
 
 def _lambda_inv(text: str):

@@ -59,28 +59,49 @@ def to_input_order(block: np.ndarray, layout: Layout) -> np.ndarray:
 
 
 def channel_stats(array, layout: Layout, name: str = "the image") -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std over all samples and pixels, as float32 of shape (C,).
+    """Per-channel mean and std over all samples and pixels, as float32 of shape (C,)."""
+    return frame_stats(array, layout, name)[2]
+
+
+def frame_stats(array, layout: Layout, name: str = "the image"):
+    """``(mean, std, (image_mean, image_std))``: the mean and std of every frame (sample) and
+    channel, shape (S, C), and of the whole image per channel, shape (C,), in one pass.
 
     Read slab by slab (a lazy image is never loaded whole, a large array never copied whole),
-    accumulated in float64 around the first slab's mean, so a constant image gives exactly 0.
+    accumulated in float64 around each frame's first slab, so a constant image gives exactly 0.
+    A constant frame (a blank frame in a time-lapse) takes the whole image's std; a constant
+    image, or one with NaN or infinite values, is refused.
     """
+    moments = [sample_moments(array, layout, sample) for sample in np.ndindex(*sample_shape(layout))]
+    mean = np.stack([m for m, _, _ in moments])
+    var = np.stack([v for _, v, _ in moments])
+    counts = np.array([n for _, _, n in moments], np.float64)[:, None]
+    pooled_mean = (counts * mean).sum(axis=0) / counts.sum()
+    pooled_var = (counts * (var + (mean - pooled_mean) ** 2)).sum(axis=0) / counts.sum()
+    image_mean, image_std = checked_stats(pooled_mean, pooled_var, name)
+    std = np.sqrt(np.maximum(var, 0))
+    std = np.where(std > 1e-6 * image_std, std, image_std)
+    return mean.astype(np.float32), std.astype(np.float32), (image_mean, image_std)
+
+
+def sample_moments(array, layout: Layout, sample) -> tuple[np.ndarray, np.ndarray, int]:
+    """(mean, variance, pixel count) per channel of one sample, in float64."""
     spatial = spatial_shape(layout)
     rows = max(1, min(spatial[0], STATS_ELEMENTS // max(1, int(np.prod(spatial[1:])) * layout.channels)))
     shift = total = squares = None
     count = 0
-    for sample in np.ndindex(*sample_shape(layout)):
-        for lo in range(0, spatial[0], rows):
-            block = read_block(array, layout, sample, (slice(lo, lo + rows),))
-            pixels = block.reshape(block.shape[0], -1).astype(np.float64)
-            if shift is None:
-                shift = pixels.mean(axis=1, keepdims=True)
-                total, squares = np.zeros(len(shift)), np.zeros(len(shift))
-            pixels -= shift
-            total += pixels.sum(axis=1)
-            squares += np.square(pixels).sum(axis=1)
-            count += pixels.shape[1]
+    for lo in range(0, spatial[0], rows):
+        block = read_block(array, layout, sample, (slice(lo, lo + rows),))
+        pixels = block.reshape(block.shape[0], -1).astype(np.float64)
+        if shift is None:
+            shift = pixels.mean(axis=1, keepdims=True)
+            total, squares = np.zeros(len(shift)), np.zeros(len(shift))
+        pixels -= shift
+        total += pixels.sum(axis=1)
+        squares += np.square(pixels).sum(axis=1)
+        count += pixels.shape[1]
     mean_shifted = total / count
-    return checked_stats(shift[:, 0] + mean_shifted, squares / count - mean_shifted**2, name)
+    return shift[:, 0] + mean_shifted, squares / count - mean_shifted**2, count
 
 
 def checked_stats(mean, var, name: str = "the image") -> tuple[np.ndarray, np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -11,12 +12,16 @@ from ..errors import Noise2SameError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``."""
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The temporary name carries the writer's process id; one left by a process that was killed
+    while writing (SIGKILL, a power cut) is removed by the next write of the same file."""
     path = Path(path)
     if not path.parent.is_dir():
         raise Noise2SameError(f"folder {path.parent} does not exist; create it or choose another output path")
+    remove_orphans(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=path.parent)
     except PermissionError:
         raise Noise2SameError(f"cannot write to {path.parent}; choose a writable folder") from None
     try:
@@ -31,6 +36,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             os.unlink(tmp)
         raise
     return path
+
+
+def remove_orphans(path: Path) -> None:
+    """Remove temporary files of ``path`` left by writers that no longer run."""
+    for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        pid = part.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                part.unlink()
+            except OSError:
+                pass
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    return pid == os.getpid() or psutil.pid_exists(pid)
 
 
 def atomic_write_dir(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -3,7 +3,8 @@
 Each chunk is read with a halo of ``HALO`` pixels (more than the network's
 receptive radius, and a multiple of its size multiple so every chunk sees the
 same downsampling grid as the whole image), denoised by the ordinary predictor
-with the whole image's statistics, and cropped back: chunk borders are seamless.
+with its whole frame's statistics (the whole image's for models from before
+0.2), and cropped back: chunk borders are seamless.
 Nothing is computed until the result is stored, so an image larger than memory
 goes through one chunk at a time, on this machine or on a dask.distributed
 cluster, whose workers each load the model file once.
@@ -59,18 +60,22 @@ def denoise_dask(model, image, axes: str, *, model_path=None, chunk_size=None, t
 
     layout = model_layout(model, image, axes)
     x = image if isinstance(image, da.Array) else da.from_array(image, chunks=-1)
-    mean, std = _stats(x, layout)
+    stats = _frame_stats(x, layout) if model.per_frame else _stats(x, layout)
     x = x.rechunk(_chunks(layout, chunk_size, model.dims))
     depth = {i: HALO if a in layout.spatial_axes else 0 for i, a in enumerate(layout.axes)}
     source = ModelFile(str(model_path)) if model_path is not None else model
-    job = functools.partial(_denoise_chunk, source, layout.axes, (mean, std), tile_size, tta, device)
+    job = functools.partial(_denoise_chunk, source, layout, stats, tile_size, tta, device)
     return x.map_overlap(job, depth=depth, boundary="none", trim=True, dtype=np.float32,
                          meta=np.empty((0,) * x.ndim, np.float32))
 
 
-def _denoise_chunk(source, axes, stats, tile_size, tta, device, block):
+def _denoise_chunk(source, layout, stats, tile_size, tta, device, block, block_info=None):
     model = source.load(device) if isinstance(source, ModelFile) else source
-    return predict(model, block, axes, stats=stats, tile_size=tile_size, tta=tta, device=device)
+    if isinstance(stats, dict):  # per frame: a chunk holds one frame (depth 0 along the sample axes)
+        location = block_info[0]["chunk-location"]
+        frame = tuple(location[layout.axes.index(a)] for a in layout.sample_axes)
+        stats = stats[frame]
+    return predict(model, block, layout.axes, stats=stats, tile_size=tile_size, tta=tta, device=device)
 
 
 def _stats(x, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +85,28 @@ def _stats(x, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     others = tuple(i for i, a in enumerate(layout.axes) if a != "C")
     pixels = x.astype(np.float64)
     return checked_stats(*dask.compute(pixels.mean(axis=others), pixels.var(axis=others)))
+
+
+def _frame_stats(x, layout: Layout) -> dict:
+    """{frame index over the sample axes: (mean, std) per channel}, computed chunk by chunk; a
+    constant frame takes the whole image's std (as in training)."""
+    import dask
+
+    spatial = tuple(layout.axes.index(a) for a in layout.spatial_axes)
+    pixels = x.astype(np.float64)
+    mean, var = dask.compute(pixels.mean(axis=spatial), pixels.var(axis=spatial))
+    kept = [a for a in layout.axes if a not in layout.spatial_axes]  # the sample axes and C, in order
+    order = [kept.index(a) for a in layout.sample_axes] + ([kept.index("C")] if "C" in kept else [])
+    frames = len(layout.sample_axes)
+    mean, var = (np.transpose(v, order).reshape(tuple(np.shape(v)[i] for i in order[:frames]) + (-1,))
+                 for v in (mean, var))
+    # frames are all the same size, so the whole image's moments are their averages
+    flat_mean, flat_var = mean.reshape(-1, mean.shape[-1]), var.reshape(-1, var.shape[-1])
+    _, image_std = checked_stats(flat_mean.mean(axis=0), flat_var.mean(axis=0) + flat_mean.var(axis=0))
+    std = np.sqrt(np.maximum(var, 0))
+    std = np.where(std > 1e-6 * image_std, std, image_std)
+    return {frame: (mean[frame].astype(np.float32), std[frame].astype(np.float32))
+            for frame in np.ndindex(*mean.shape[:-1])}
 
 
 def _chunks(layout: Layout, chunk_size, dims: int) -> tuple:

@@ -1,64 +1,115 @@
-"""Training settings, with the official Noise2Same values as defaults where they apply."""
+"""Training settings, with the official Noise2Same values as defaults where they apply.
+
+Every value is checked when the settings are made, before any work starts, so a bad one
+(zero, negative, absurdly large, not a number) gets one message naming the allowed range.
+``preset="auto"`` and ``batch_size=None`` leave the network and the batch to
+:mod:`.auto`, which chooses them from the device, the data and the budget.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
+from ..errors import ConfigError
 from .loss import METHODS
 from .masking import REPLACEMENTS
-from .unet import DEFAULT_PRESET, PRESETS
+from .schedule import SCHEDULES
+from .unet import PRESETS
+
+AUTO = "auto"
+#: the largest values accepted: beyond them a setting is a typing mistake, not a choice
+MAX_PATCH, MAX_BATCH, MAX_LAMBDA, MAX_SECONDS = 1024, 4096, 100.0, 30 * 24 * 3600
 
 
 @dataclass
 class TrainConfig:
     dims: int = 2
-    preset: str = DEFAULT_PRESET
+    preset: str = AUTO  # a network of PRESETS, or "auto": chosen from device, data and budget
     patch_size: int = 64  # YX side; 3D patches are (min(16, Z), P, P)
-    batch_size: int | None = None  # None: 64 (2D) / 4 (3D) on a GPU, 16 / 2 on the CPU
+    batch_size: int | None = None  # None: chosen by auto (paper's 64 / 4 on a GPU; 16 / 2 on the CPU)
     mask_percent: float = 0.5
     lambda_inv: float | str = 2.0  # or "auto": 2 x the estimated noise std (engine/noise.py)
     replacement: str = "gaussian"
     mask_sigma: float = 0.2
     method: str = "noise2same"
     learning_rate: float = 4e-4
-    lr_halve_every: int = 5000
+    lr_schedule: str = "step"  # see engine/schedule.py
+    lr_halve_every: int = 5000  # for the "step" schedule (the official one)
     val_fraction: float = 0.05
     val_every: int = 100
+    stop_when_done: bool = False  # end early (after a short decay) once the validation loss stops improving
     forward: str = "separate"  # "separate": two train-mode passes (official); "joint": one pass on [x, x_J]
     amp: bool = True  # mixed precision on CUDA
     seed: int | None = None
 
     def __post_init__(self):
-        if self.dims not in (2, 3):
-            raise ValueError(f"dims must be 2 or 3, not {self.dims}")
-        if self.preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
-        if self.replacement not in REPLACEMENTS:
-            raise ValueError(f"replacement must be one of {', '.join(REPLACEMENTS)}, not {self.replacement!r}")
-        if not 0 < self.mask_percent <= 50:
-            raise ValueError(f"mask_percent must be in (0, 50], not {self.mask_percent}")
-        if self.lambda_inv != "auto" and not (isinstance(self.lambda_inv, (int, float)) and self.lambda_inv >= 0):
-            raise ValueError(f"lambda_inv must be a number >= 0 or 'auto', not {self.lambda_inv!r}")
-        if self.forward not in ("separate", "joint"):
-            raise ValueError(f"forward must be 'separate' or 'joint', not {self.forward!r}")
-        if not 0 <= self.val_fraction < 0.5:
-            raise ValueError(f"val_fraction must be in [0, 0.5), not {self.val_fraction}")
-        if self.patch_size < 8:
-            raise ValueError(f"patch_size must be at least 8, not {self.patch_size}")
+        _one_of("dims", self.dims, (2, 3))
+        _one_of("network preset", self.preset, (*PRESETS, AUTO))
+        _one_of("method", self.method, METHODS)
+        _one_of("replacement", self.replacement, REPLACEMENTS)
+        _one_of("learning-rate schedule", self.lr_schedule, SCHEDULES)
+        _one_of("forward", self.forward, ("separate", "joint"))
+        _integer("patch size", self.patch_size, 8, MAX_PATCH)
+        if self.batch_size is not None:
+            _integer("batch size", self.batch_size, 1, MAX_BATCH)
+        _number("mask percent", self.mask_percent, 0, 50, low_open=True)
+        if self.lambda_inv != AUTO:
+            _number("lambda_inv", self.lambda_inv, 0, MAX_LAMBDA, also="or 'auto'")
+        _number("mask sigma", self.mask_sigma, 0, 10, low_open=True)
+        _number("learning rate", self.learning_rate, 0, 1, low_open=True)
+        _integer("learning-rate halving interval (steps)", self.lr_halve_every, 1, None)
+        _number("validation fraction", self.val_fraction, 0, 0.5, high_open=True)
+        _integer("validation interval (steps)", self.val_every, 1, None)
+        if self.seed is not None:
+            _integer("seed", self.seed, 0, 2**32 - 1)
 
-    def batch_size_for(self, device_type: str) -> int:
-        if self.batch_size:
-            return int(self.batch_size)
-        if device_type == "cpu":
-            return 16 if self.dims == 2 else 2
-        return 64 if self.dims == 2 else 4
+    @property
+    def is_auto(self) -> bool:
+        """Whether the network or the batch is left to :mod:`.auto`."""
+        return self.preset == AUTO or self.batch_size is None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def check_budget(steps: int | None, seconds: float | None) -> None:
+    """A training budget: a positive number of steps and/or seconds (at most a year)."""
+    if steps is None and seconds is None:
+        raise ConfigError("give a training budget: a number of steps or a time")
+    if steps is not None:
+        _integer("number of steps", steps, 1, None)
+    if seconds is not None:
+        _number("training time (seconds)", seconds, 0, MAX_SECONDS, low_open=True)
+
+
+def _one_of(name, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}, not {value!r}")
+
+
+def _integer(name, value, low, high) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    _number(name, value, low, high, kind="a whole number")
+
+
+def _number(name, value, low, high, *, low_open=False, high_open=False, also="", kind="a number") -> None:
+    """``value`` within [low, high] (ends open where asked; ``high`` None: no upper end)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (high is None or (value < high if high_open else value <= high))
+    if not ok:
+        span = f"{'more than' if low_open else 'at least'} {_show(low)}"
+        if high is not None:
+            span += f" and {'less than' if high_open else 'at most'} {_show(high)}"
+        raise ConfigError(f"{name} must be {kind} {span}{' ' + also if also else ''}, not {value!r}")
+
+
+def _show(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"

@@ -17,10 +17,18 @@ class Noise2SameModel:
     train_config: TrainConfig
     normalization: dict = field(default_factory=dict)  # training images' per-channel mean and std
     summary: dict = field(default_factory=dict)  # steps, losses, D(f), time, date, data shapes
+    #: a checkpoint's optimiser state ({"optimizer": torch state dict}), to continue training exactly
+    training_state: dict | None = field(default=None, repr=False)
 
     @property
     def unet_config(self) -> UNetConfig:
         return self.net.config
+
+    @property
+    def per_frame(self) -> bool:
+        """Whether each frame is standardised by its own statistics (every model since 0.2; older
+        ones used the whole image's)."""
+        return self.normalization.get("per") == "frame"
 
     @property
     def dims(self) -> int:

@@ -1,5 +1,7 @@
 """The ``.n2s`` model file: a zip of ``model.json`` and ``weights.safetensors``.
 
+A checkpoint written during training also holds ``optimizer.safetensors`` (Adam's moments,
+with the optimiser's settings in its metadata), so that training continues exactly.
 JSON and safetensors hold data only, so loading a file never runs code from it
 (nothing is unpickled).  Files are written to a temporary name beside the
 target and renamed, so an interrupted save never leaves half a model.
@@ -26,7 +28,7 @@ from .unet import UNet, UNetConfig
 FORMAT = "napari-noise2same model"
 FORMAT_VERSION = 1
 SUFFIX = ".n2s"
-_META, _WEIGHTS = "model.json", "weights.safetensors"
+_META, _WEIGHTS, _OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
 
 
 def model_metadata(model: Noise2SameModel) -> dict:
@@ -47,14 +49,37 @@ def save_model(model: Noise2SameModel, path: str | os.PathLike) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
     meta = json.dumps(model_metadata(model), indent=2)
     weights = save_safetensors(state, metadata={"format": FORMAT})
-    atomic_write(path, lambda f: _write_zip(f, meta, weights))
+    optimizer = _optimizer_bytes(model.training_state["optimizer"]) if model.training_state else None
+    atomic_write(path, lambda f: _write_zip(f, meta, weights, optimizer))
     return path
 
 
-def _write_zip(f, meta: str, weights: bytes) -> None:
+def _write_zip(f, meta: str, weights: bytes, optimizer: bytes | None) -> None:
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
         z.writestr(_META, meta)
         z.writestr(_WEIGHTS, weights)
+        if optimizer is not None:
+            z.writestr(_OPTIMIZER, optimizer)
+
+
+def _optimizer_bytes(state: dict) -> bytes:
+    """A torch optimiser state dict as safetensors: the per-parameter tensors by name, the
+    settings (param_groups) as JSON in the metadata."""
+    tensors = {f"{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
+               for index, entries in state["state"].items() for key, value in entries.items()}
+    return save_safetensors(tensors, metadata={"param_groups": json.dumps(state["param_groups"])})
+
+
+def _optimizer_state(blob: bytes) -> dict:
+    tensors = load_safetensors(blob)
+    # the metadata sits in the file's JSON header: 8 bytes of length (little-endian), then the header
+    header_len = int.from_bytes(blob[:8], "little")
+    groups = json.loads(json.loads(blob[8:8 + header_len])["__metadata__"]["param_groups"])
+    state: dict = {}
+    for name, value in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": groups}
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -64,17 +89,19 @@ def read_metadata(path: str | os.PathLike) -> dict:
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
-    meta, weights = _read(path, weights=True)
+    meta, (weights, optimizer) = _read(path, weights=True)
     try:
         unet_config = UNetConfig(**meta["unet"])
         net = UNet(unet_config)
         state = load_safetensors(weights)
         net.load_state_dict(state, strict=True)
         config = TrainConfig.from_dict(meta.get("train_config", {}))
+        training_state = {"optimizer": _optimizer_state(optimizer)} if optimizer is not None else None
     except Exception as e:  # malformed content in a well-formed container
         raise ModelFileError(f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it") from None
     net.to(device).eval()
-    return Noise2SameModel(net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}))
+    return Noise2SameModel(net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}),
+                           training_state)
 
 
 def _read(path, weights: bool):
@@ -87,7 +114,7 @@ def _read(path, weights: bool):
             if _META not in names or _WEIGHTS not in names:
                 raise ModelFileError(f"{path} is not a Noise2Same model (.n2s) file; train one with 'noise2same train'")
             meta = json.loads(z.read(_META).decode("utf-8"))
-            blob = z.read(_WEIGHTS) if weights else None
+            blob = (z.read(_WEIGHTS), z.read(_OPTIMIZER) if _OPTIMIZER in names else None) if weights else None
     except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.LargeZipFile):
         raise ModelFileError(f"{path} is not a readable Noise2Same model (.n2s) file (damaged or another format)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

@@ -1,8 +1,9 @@
 """One predictor: whole image when it fits, else overlapping tiles blended without seams.
 
 Any axes order goes in and the same comes out, as float32 in the input's
-intensity scale.  Each image is standardised by its own per-channel mean and
-std (as in training) and de-standardised afterwards.
+intensity scale.  Each frame (sample) is standardised by its own per-channel mean
+and std, as in training, and de-standardised afterwards (models from before
+0.2 were trained on whole-image statistics and are predicted with them).
 
 The input may be a numpy array or a lazy one (dask, zarr, memory map): samples
 (time points, planes of a 2D model) are read one at a time, and within a sample
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import ImageError
-from .arrays import block_index, channel_stats, read_normalised, sample_shape, spatial_shape, to_input_order
+from .arrays import block_index, channel_stats, frame_stats, read_normalised, sample_shape, spatial_shape, to_input_order
 from .axes import Layout, make_layout
 from .devices import resolve_device
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
@@ -59,19 +60,24 @@ def iter_denoised(
     ``tile_size`` None picks whole-sample prediction when the activations fit in
     about 1.5 GB, else tiles of 512 px (2D) or 32x256x256 (3D).  ``tta`` averages
     the 8 rotations and flips of the YX plane.  ``stats`` (per-channel mean, std) standardise
-    the input instead of its own statistics: the whole image's, when ``image`` is a piece of it.
+    every sample instead of its own statistics: the whole frame's, when ``image`` is a piece of it.
     ``on_progress(done, total)`` is
     called per tile; ``should_stop()`` returning True aborts with InterruptedError.
     """
     layout = model_layout(model, image, axes)
     device = resolve_device(device) if device is not None else next(model.net.parameters()).device
     net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
-    stats = channel_stats(image, layout) if stats is None else stats
-    mean, std = (np.asarray(v, np.float32).reshape((-1,) + (1,) * model.dims) for v in stats)
+    samples = list(np.ndindex(*sample_shape(layout)))
+    if stats is not None:
+        per_sample = [stats] * len(samples)
+    elif model.per_frame:
+        means, stds, _ = frame_stats(image, layout)
+        per_sample = list(zip(means, stds))
+    else:
+        per_sample = [channel_stats(image, layout)] * len(samples)
     spatial = spatial_shape(layout)
     tiles = tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
     plan = [tile_starts(s, t, o) for s, t, o in zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles))]
-    samples = list(np.ndindex(*sample_shape(layout)))
     total, done = len(samples) * int(np.prod([len(p) for p in plan])), 0
 
     def tick():
@@ -82,8 +88,10 @@ def iter_denoised(
         if on_progress is not None:
             on_progress(done, total)
 
-    for sample in samples:
-        def read(lo, hi, sample=sample):
+    for sample, sample_stats in zip(samples, per_sample):
+        mean, std = (np.asarray(v, np.float32).reshape((-1,) + (1,) * model.dims) for v in sample_stats)
+
+        def read(lo, hi, sample=sample, mean=mean, std=std):
             return read_normalised(image, layout, sample, (slice(lo, hi),), mean, std)
 
         for lo, hi, block in _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime
 import math
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
@@ -19,7 +20,9 @@ import numpy as np
 import torch
 
 from .. import __version__
-from .config import TrainConfig
+from ..errors import ConfigError
+from .auto import Budget, choose
+from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
 from .devices import resolve_device
 from .diagnostics import invariance_measure
@@ -27,6 +30,7 @@ from .loss import LossTerms, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
 from .noise import noise_std
+from .schedule import Plateau, decay_start, decays, lr_factor
 from .unet import UNet, UNetConfig, channels_last
 
 
@@ -42,12 +46,27 @@ class TrainEvent:
     elapsed_s: float  # seconds in this run
     eta_s: float | None
     learning_rate: float
+    finishing: bool = False  # the validation loss stopped improving: the run ends after a short decay
+    note: str | None = None  # something that happened at this step, in words (a checkpoint, a plateau)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Save the model (with the optimiser's state) to ``path`` every ``every_seconds`` of a run."""
+
+    path: str | os.PathLike
+    every_seconds: float = 300.0
+
+
 class Trainer:
+    """Trains one model.  ``preset="auto"`` or ``batch_size=None`` in ``config`` are resolved
+    here (engine/auto.py) for the device, the data and ``budget`` (what the first run will be
+    given; the command line's default when not said); ``self.config`` holds the result and
+    ``self.auto`` what auto chose and why."""
+
     def __init__(
         self,
         data: TrainingData,
@@ -56,8 +75,19 @@ class Trainer:
         axes: str = "YX",
         device: str | torch.device = "auto",
         model: Noise2SameModel | None = None,
+        budget: Budget | None = None,
     ):
-        self.config = config or TrainConfig(dims=data.dims)
+        config = config or TrainConfig(dims=data.dims)
+        device = resolve_device(device)
+        if model is not None:
+            if model.dims != data.dims or model.channels != data.channels:
+                raise ConfigError(
+                    f"the model is {model.dims}D with {model.channels} channel(s) but the data is "
+                    f"{data.dims}D with {data.channels}; start a new model for this data"
+                )
+            # fine-tuning: the network (a copy: the model it starts from stays as it was) defines the preset
+            config = replace(config, dims=model.dims, preset=model.train_config.preset)
+        self.config, self.auto = choose(config, data.patch_size, data.channels, device, budget)
         self.data = data
         self.axes = axes
         seed = self.config.seed
@@ -65,46 +95,45 @@ class Trainer:
         if seed is not None:
             torch.manual_seed(seed)
         if model is not None:
-            if model.dims != data.dims or model.channels != data.channels:
-                raise ValueError(
-                    f"the model is {model.dims}D with {model.channels} channel(s) but the data is "
-                    f"{data.dims}D with {data.channels}; start a new model for this data"
-                )
-            # fine-tuning: the network (a copy: the model it starts from stays as it was) defines the preset
             self.net = copy.deepcopy(model.net)
-            self.config = replace(self.config, dims=model.dims, preset=model.train_config.preset)
             self.resumed_from = {k: model.summary.get(k) for k in ("steps", "total_steps", "date", "final_loss")}
         else:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
             self.resumed_from = None
         self.memory_format = channels_last(data.dims)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
-        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, self.config.lr_halve_every, gamma=0.5)
-        self._use_device(resolve_device(device), seed if seed is not None else int(self.rng.integers(2**62)))
-        self.batch_size = self.config.batch_size_for(self.device.type)
+        if model is not None and model.training_state:
+            # a checkpoint: Adam's moments too, so training continues as if never interrupted
+            self.optimizer.load_state_dict(model.training_state["optimizer"])
+        self._use_device(device, seed if seed is not None else int(self.rng.integers(2**62)))
         self.step = 0
         self.seconds = 0.0
         self.history: list[dict] = []
         self._stop = threading.Event()
         self._noise_std: float | None = None
         self._val = data.validation_patches(seed=0)
+        self._run_started: float | None = None
 
-    def reconfigure(self, config: TrainConfig, device: str | torch.device | None = None) -> None:
-        """Change settings between runs of the same model: loss, learning rate, batch and patch
-        size, validation fraction, device.  The network's dims and preset cannot change."""
-        if (config.dims, config.preset) != (self.config.dims, self.config.preset):
-            raise ValueError("dims and preset define the network: start a new model to change them")
+    @property
+    def batch_size(self) -> int:
+        return int(self.config.batch_size)
+
+    def reconfigure(self, config: TrainConfig, device: str | torch.device | None = None,
+                    budget: Budget | None = None) -> None:
+        """Change settings between runs of the same model: loss, learning rate, schedule, batch
+        and patch size, validation, device.  The network stays: its dims cannot change, and
+        a preset other than "auto" must be the one it has."""
+        if config.dims != self.config.dims or config.preset not in (AUTO, self.config.preset):
+            raise ConfigError("the network's dims and preset are fixed once trained: start a new model to change them")
+        config = replace(config, preset=self.config.preset)
+        if device is not None and resolve_device(device) != self.device:
+            self._use_device(resolve_device(device), int(self.rng.integers(2**62)))
         if (config.patch_size, config.val_fraction) != (self.config.patch_size, self.config.val_fraction):
             self.data = self.data.resampled(config.patch_size, config.val_fraction)
             self._val = self.data.validation_patches(seed=0)
             self._noise_std = None
-        for group in self.optimizer.param_groups:
-            group["lr"] = config.learning_rate * 0.5 ** (self.step // config.lr_halve_every)
-        self.scheduler.base_lrs = [config.learning_rate] * len(self.optimizer.param_groups)
-        self.config = config
-        if device is not None and resolve_device(device) != self.device:
-            self._use_device(resolve_device(device), int(self.rng.integers(2**62)))
-        self.batch_size = config.batch_size_for(self.device.type)
+        self.config, auto = choose(config, self.data.patch_size, self.data.channels, self.device, budget)
+        self.auto = auto or self.auto
 
     def _use_device(self, device: torch.device, generator_seed: int) -> None:
         """Put the network and the optimiser's state on ``device`` (at start, or e.g. on the CPU
@@ -150,44 +179,57 @@ class Trainer:
         max_steps: int | None = None,
         max_seconds: float | None = None,
         on_event: Callable[[TrainEvent], None] | None = None,
+        *,
+        checkpoint: Checkpoint | None = None,
     ) -> list[dict]:
-        """Run until ``max_steps`` more steps, ``max_seconds`` or a stop request, whichever first."""
-        if max_steps is None and max_seconds is None:
-            raise ValueError("give a budget: max_steps or max_seconds")
+        """Run until ``max_steps`` more steps, ``max_seconds``, a stop request or (with
+        ``stop_when_done``) the end of learning, whichever first.  The learning-rate schedule
+        spans this run; ``checkpoint`` saves the model now and then while it runs."""
+        check_budget(max_steps, max_seconds)
         self._stop.clear()
-        target = self.step + max_steps if max_steps is not None else None
-        start = time.perf_counter()
+        run = _Run(self.step, max_steps, max_seconds)
+        plateau = Plateau() if self.config.stop_when_done and self._val is not None else None
+        start = last_save = self._run_started = time.perf_counter()
         rate = None
         self.net.train()
-        while not self._stop.is_set():
-            if target is not None and self.step >= target:
-                break
-            elapsed = time.perf_counter() - start
-            if max_seconds is not None and elapsed >= max_seconds:
-                break
+        while not self._stop.is_set() and not run.over(self.step, time.perf_counter() - start):
+            factor = lr_factor(self.config.lr_schedule, run.progress(self.step, time.perf_counter() - start),
+                               self.step, self.config.lr_halve_every)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.learning_rate * factor
             t0 = time.perf_counter()
             terms = self._train_step()
             self.step += 1
             dt = time.perf_counter() - t0
             rate = 1.0 / dt if rate is None else 0.9 * rate + 0.1 / dt
             val = self.validate() if self._val is not None and self.step % self.config.val_every == 0 else None
+            notes = []
+            if val is not None and plateau is not None and not run.finishing and plateau.update(val):
+                notes.append(run.finish(self.step, time.perf_counter() - start, self.config.lr_schedule))
+            if checkpoint is not None and time.perf_counter() - last_save >= checkpoint.every_seconds:
+                self.save_checkpoint(checkpoint.path)
+                last_save = time.perf_counter()
+                notes.append(f"checkpoint saved to {checkpoint.path}")
             elapsed = time.perf_counter() - start
             event = TrainEvent(
                 step=self.step,
-                target_step=target,
+                target_step=run.target_step,
                 loss=terms.total,
                 reconstruction=terms.reconstruction,
                 invariance=terms.invariance,
                 val_loss=val,
                 steps_per_s=rate,
                 elapsed_s=elapsed,
-                eta_s=_eta(self.step, target, rate, elapsed, max_seconds),
+                eta_s=_eta(self.step, run.target_step, rate, elapsed, run.seconds),
                 learning_rate=self.optimizer.param_groups[0]["lr"],
+                finishing=run.finishing,
+                note="; ".join(notes) or None,
             )
             self.history.append(event.to_dict())
             if on_event is not None:
                 on_event(event)
         self.seconds += time.perf_counter() - start
+        self._run_started = None
         return self.history
 
     def _train_step(self) -> LossTerms:
@@ -211,7 +253,6 @@ class Trainer:
         self.scaler.scale(terms.total).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.scheduler.step()
         # one device-to-host copy (one GPU sync) for the three values
         return LossTerms(*torch.stack([terms.total, terms.reconstruction, terms.invariance]).detach().float().tolist())
 
@@ -234,34 +275,86 @@ class Trainer:
         return float(value)
 
     # -- result -------------------------------------------------------------------------------
-    def to_model(self, diagnose: bool = True) -> Noise2SameModel:
-        """A copy of the trained model with its summary (and the J-invariance measure D(f) when ``diagnose``)."""
+    def to_model(self, diagnose: bool = True, validate: bool = True) -> Noise2SameModel:
+        """A copy of the trained model with its summary (and the J-invariance measure D(f) when
+        ``diagnose``, the validation loss when ``validate``)."""
         last = self.history[-1] if self.history else {}
         recent = self.history[-20:]
+        running = time.perf_counter() - self._run_started if self._run_started is not None else 0.0
         summary = {
             "steps": self.step,
             "total_steps": self.steps_before + self.step,
             "resumed_from": self.resumed_from,
-            "train_seconds": round(self.seconds, 2),
+            "train_seconds": round(self.seconds + running, 2),
             "device": str(self.device),
             "batch_size": self.batch_size,
             "patch_size": list(self.data.patch_size),
             "final_loss": _mean(r["loss"] for r in recent),
             "final_reconstruction": _mean(r["reconstruction"] for r in recent),
             "final_invariance": _mean(r["invariance"] for r in recent),
-            "final_val_loss": self.validate() if self._val is not None and last else None,
+            "final_val_loss": self.validate() if validate and self._val is not None and last else None,
             "lambda_inv": self.lambda_inv,
             "noise_std_estimate": self._noise_std,
             "trained_on": [list(shape) for shape in self.data.shapes],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,
         }
+        if self.auto is not None:
+            summary["auto"] = self.auto
         patches = self._val if self._val is not None else self.data.sample(16, np.random.default_rng(0), augment=False)
-        norm = {"mean": [m.tolist() for m in self.data.means], "std": [s.tolist() for s in self.data.stds]}
+        norm = {"per": "frame", "mean": [m.tolist() for m in self.data.means],
+                "std": [s.tolist() for s in self.data.stds]}
         if diagnose and last:
             summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
         # a snapshot: training on afterwards must not change a model already handed out
         return Noise2SameModel(copy.deepcopy(self.net).eval(), self.axes, copy.deepcopy(self.config), norm, summary)
+
+    def save_checkpoint(self, path: str | os.PathLike) -> None:
+        """Write the model as it is now, with the optimiser's state, atomically to ``path``:
+        ``Trainer(..., model=load_model(path))`` continues from it (``--resume``)."""
+        model = self.to_model(diagnose=False, validate=False)
+        model.summary["checkpoint"] = True
+        model.training_state = {"optimizer": self.optimizer.state_dict()}
+        model.save(path)
+
+
+class _Run:
+    """One call of :meth:`Trainer.train`: its budget, its progress, and ending it early."""
+
+    def __init__(self, first_step: int, steps: int | None, seconds: float | None):
+        self.first_step, self.steps, self.seconds = first_step, steps, seconds
+        self.finishing = False
+
+    @property
+    def target_step(self) -> int | None:
+        return None if self.steps is None else self.first_step + self.steps
+
+    def progress(self, step: int, elapsed: float) -> float:
+        parts = []
+        if self.steps:
+            parts.append((step - self.first_step) / self.steps)
+        if self.seconds:
+            parts.append(elapsed / self.seconds)
+        return max(parts)
+
+    def over(self, step: int, elapsed: float) -> bool:
+        return (self.steps is not None and step - self.first_step >= self.steps) or (
+            self.seconds is not None and elapsed >= self.seconds)
+
+    def finish(self, step: int, elapsed: float, schedule: str) -> str:
+        """Learning has stopped: shorten the run so that only the schedule's decay is left (or
+        end it now, for a schedule without one).  Returns what happened, in words."""
+        self.finishing = True
+        done = self.progress(step, elapsed)
+        if decays(schedule) and done < decay_start(schedule):
+            scale = done / decay_start(schedule)
+            self.steps = None if self.steps is None else max(1, round(self.steps * scale))
+            self.seconds = None if self.seconds is None else self.seconds * scale
+            return "the validation loss stopped improving: finishing with the learning-rate decay"
+        if decays(schedule):
+            return "the validation loss stopped improving during the final decay: finishing it"
+        self.steps, self.seconds = step - self.first_step, None
+        return "the validation loss stopped improving: stopping"
 
 
 def _amp_dtype(device: torch.device):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import napari
@@ -14,7 +16,11 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
 
-from ..engine import Noise2SameModel, TrainConfig, Trainer, TrainingData, load_model
+from ..engine import Noise2SameModel, Trainer, TrainingData, load_model
+from ..engine.auto import Budget, choose
+from ..engine.data import fit_patch
+from ..engine.devices import resolve_device
+from ..engine.trainer import Checkpoint
 from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
 from .lifetime import on_closed
@@ -27,6 +33,8 @@ from .train_settings import TrainSettings
 
 PREVIEW_EVERY_S = 3.0
 UPDATE_EVERY_S = 0.5  # progress, status and loss plot
+CHECKPOINT_MINUTES = 5.0
+CHECKPOINT_FOLDER = Path(tempfile.gettempdir()) / "napari-noise2same-checkpoints"
 D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
 D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
                "0 for a blind-spot network; Noise2Same may use each pixel a little.")
@@ -37,6 +45,7 @@ class _Bridge(QObject):
 
     event = Signal(object)
     preview = Signal(object)
+    started = Signal(object)  # the trainer, once its settings are final
 
 
 @dataclass
@@ -71,7 +80,7 @@ class TrainWidget(TrainSettings, Container):
         form.extend([self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.lambda_auto, self.patch_size,
                      self.batch_size, self.max_minutes, self.max_steps, self.preset, self.device])
         self.extend([
-            form, self.show_advanced, self.advanced,
+            form, self.auto_choice, self.stop_when_done, self.show_advanced, self.advanced,
             Container(widgets=[self.train_button, self.stop_button, self.save_button, self.weights_button],
                       layout="horizontal", labels=False),
             self.progress, self.status,
@@ -79,7 +88,7 @@ class TrainWidget(TrainSettings, Container):
         self.native.layout().addWidget(self.loss_plot)
         self.extend([self.result,
                      Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
-        for label, lines in ((self.status, 2), (self.result, 3)):
+        for label, lines in ((self.status, 2), (self.result, 3), (self.auto_choice, 1)):
             label.native.setWordWrap(True)
             label.native.setMinimumHeight(lines * label.native.fontMetrics().lineSpacing() + 4)
             label.native.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
@@ -102,10 +111,12 @@ class TrainWidget(TrainSettings, Container):
         self._bridge = _Bridge()
         self._bridge.event.connect(self._on_event)
         self._bridge.preview.connect(self._on_preview)
+        self._bridge.started.connect(self._on_started)
 
         self.layer.changed.connect(self._layer_changed)
-        self.device.changed.connect(self._device_changed)
         self.dims.changed.connect(self._update_preview_index)
+        for w in (self.device, self.dims, self.preset, self.batch_size, self.patch_size, self.max_minutes, self.max_steps):
+            w.changed.connect(self._show_auto_choice)
         self.show_advanced.changed.connect(lambda v: setattr(self.advanced, "visible", v))
         self.lambda_auto.changed.connect(lambda v: setattr(self.lambda_inv, "enabled", not v))
         self.train_button.changed.connect(self.start_training)
@@ -116,7 +127,6 @@ class TrainWidget(TrainSettings, Container):
         self.residual_button.changed.connect(self.add_residual)
         viewer.dims.events.current_step.connect(self._update_preview_index)
         on_closed(self.native, self._shutdown)
-        self._device_changed(self.device.value)
         self._layer_changed(self.layer.value)
         # torch.optim imports torch._dynamo on first use (2-3 s of imports that hold the GIL in
         # chunks of up to 0.25 s): do it in the background now, not when Train is pressed
@@ -130,9 +140,33 @@ class TrainWidget(TrainSettings, Container):
         self.axes.value = layer_axes(layer)
         self.dims.value = 3 if "Z" in self.axes.value and layer.data.ndim >= 3 and self.dims.value == 3 else self.dims.value
         self._update_preview_index()
+        self._show_auto_choice()
 
-    def _device_changed(self, device: str) -> None:
-        self.batch_size.value = TrainConfig(dims=self.dims.value).batch_size_for("cpu" if device == "cpu" else "cuda")
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_steps.value or None, self.max_minutes.value * 60)
+
+    def _show_auto_choice(self, *_) -> None:
+        """What auto will choose for the settings as they are (a value the user typed wins)."""
+        if self.busy:
+            return
+        if self.layer.value is None:
+            self.auto_choice.value = ""
+            return
+        try:
+            config = self._config()
+            if self.trainer is not None and self._key is not None and self._key.preset == config.preset:
+                config = replace(config, preset=self.trainer.config.preset)  # Train continues this network
+            spatial, channels = _data_shape(self.layer.value, self.axes.value, config.dims)
+            patch = fit_patch(config.patch_size, config.dims, [spatial])
+            chosen, record = choose(config, patch, channels, resolve_device(self.device.value), self.budget)
+        except Exception as e:  # a setting out of range: Train will say so
+            self.auto_choice.value = f"⚠ {e}"
+            return
+        what = "auto: " if record is not None else ""
+        self.auto_choice.value = (f"{what}'{chosen.preset}' network, batch {chosen.batch_size} of "
+                                  f"{'×'.join(map(str, patch))} patches")
+        self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
 
     def _update_preview_index(self, *_) -> None:
         layer = self.layer.value
@@ -164,26 +198,30 @@ class TrainWidget(TrainSettings, Container):
             self.trainer, self.loss_history = None, []
         elif self.trainer is not None:
             # loss, optimiser, batch, patch and device may change between runs of the same model
-            self.trainer.reconfigure(config, device=self.device.value)
+            try:
+                self.trainer.reconfigure(config, device=self.device.value, budget=self.budget)
+            except ValueError as e:
+                report(e, "Training")
+                return
         self._key, self._source_layer = key, layer
         self._live.prepare(layer)
-        steps = self.max_steps.value or None
-        seconds = self.max_minutes.value * 60
-        self._budget = (steps, seconds)
+        budget = self.budget
+        self._budget = (budget.steps, budget.seconds)
         self._set_running(True, "Preparing the data…")
-        self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, steps, seconds,
+        self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, budget,
                                      _start_thread=False, _ignore_errors=True)
         self._worker.returned.connect(self._training_done)
         self._worker.errored.connect(lambda e: self._failed(e, "Training"))
         self._worker.start()
 
-    def _train_job(self, data, axes, config, device, steps, seconds):
+    def _train_job(self, data, axes, config, device, budget):
         """Runs in the worker thread."""
         if self.trainer is None:
             training = TrainingData.from_arrays([data], axes, dims=config.dims, patch_size=config.patch_size,
                                                 val_fraction=config.val_fraction, names=[self._source_layer.name])
-            self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model)
+            self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model, budget=budget)
         trainer = self.trainer
+        self._bridge.started.emit(trainer)
         self._last_preview = time.monotonic()
 
         def on_event(event):
@@ -194,7 +232,9 @@ class TrainWidget(TrainSettings, Container):
                 if index is not None:
                     self._bridge.preview.emit((index, denoise_plane(trainer, data, axes, index)))
 
-        trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event)
+        CHECKPOINT_FOLDER.mkdir(parents=True, exist_ok=True)
+        checkpoint = Checkpoint(CHECKPOINT_FOLDER / f"{_file_name(self._source_layer.name)}.n2s", CHECKPOINT_MINUTES * 60)
+        trainer.train(max_steps=budget.steps, max_seconds=budget.seconds, on_event=on_event, checkpoint=checkpoint)
         model = trainer.to_model()
         model.set_pixel_size(*layer_pixel_size(self._source_layer, axes))
         return model
@@ -204,6 +244,8 @@ class TrainWidget(TrainSettings, Container):
         if not self._alive:
             return
         self.loss_history = self.trainer.history if self.trainer is not None else []
+        if event.note:
+            show_info(f"Noise2Same, step {event.step}: {event.note}")
         now = time.monotonic()
         if now - self._last_update < UPDATE_EVERY_S:
             return
@@ -212,12 +254,26 @@ class TrainWidget(TrainSettings, Container):
         done = event.elapsed_s / seconds
         if event.target_step and steps:
             done = max(done, 1 - (event.target_step - event.step) / steps)
+        if event.finishing and event.eta_s is not None:  # the run was shortened: progress towards its new end
+            done = event.elapsed_s / max(event.elapsed_s + event.eta_s, 1e-9)
         self.progress.value = int(1000 * min(1.0, done))
         eta = "" if event.eta_s is None else f" · {event.eta_s:.0f} s left"
-        self.status.value = (f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}\n"
+        done_note = " · learning has levelled off: finishing" if event.finishing else ""
+        self.status.value = (f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}{done_note}\n"
                              f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
                              f"+ λ × invariance {event.invariance:.4f}")
         self.loss_plot.set_history(self.loss_history)
+
+    def _on_started(self, trainer) -> None:
+        """Training has begun: show what auto chose, and where checkpoints go."""
+        if not self._alive:
+            return
+        c = trainer.config
+        what = "auto chose: " if trainer.auto else ""
+        self.auto_choice.value = (f"{what}'{c.preset}' network, batch {c.batch_size} of "
+                                  f"{'×'.join(map(str, trainer.data.patch_size))} patches")
+        self.auto_choice.tooltip = (("\n".join(trainer.auto["reasons"]) + "\n") if trainer.auto else "") + (
+            f"A checkpoint is saved every {CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}")
 
     def _on_preview(self, payload) -> None:
         if self._alive:
@@ -368,6 +424,19 @@ def _warm_up_torch() -> None:
     import torch
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+def _data_shape(layer, axes: str, dims: int) -> tuple[tuple[int, ...], int]:
+    """(patch, channels) training will use on ``layer`` with the settings' patch size."""
+    from ..engine.arrays import spatial_shape
+    from ..engine.axes import make_layout
+
+    layout = make_layout(tuple(layer.data.shape), axes.strip().upper(), dims)
+    return spatial_shape(layout), layout.channels
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
 
 
 def _fmt(v) -> str:

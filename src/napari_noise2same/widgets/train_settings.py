@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, SpinBox
 
-from ..engine import DEFAULT_PRESET, PRESETS, TrainConfig
+from ..engine import PRESETS, TrainConfig
+from ..engine.config import AUTO
 from ..engine.devices import available_devices
 from ..engine.loss import METHODS
 from ..engine.masking import REPLACEMENTS
+from ..engine.schedule import SCHEDULES
+
+DEFAULTS = TrainConfig()
 
 
 class TrainSettings:
@@ -16,46 +20,58 @@ class TrainSettings:
     def _build_settings(self) -> None:
         self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2,
                              tooltip="3D models learn from Z neighbours too; 2D models treat Z planes as samples")
-        self.mask_percent = FloatSpinBox(label="mask %", value=0.5, min=0.01, max=50, step=0.1,
+        self.mask_percent = FloatSpinBox(label="mask %", value=DEFAULTS.mask_percent, min=0.01, max=50, step=0.1,
                                          tooltip="percent of pixels in the masked set J each step (paper: 0.5)")
-        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0, min=0, max=100, step=0.1,
+        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0 if DEFAULTS.lambda_inv == "auto" else DEFAULTS.lambda_inv, min=0, max=100, step=0.1,
                                        tooltip="weight of the invariance term (paper: 2)")
-        self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=False,
+        self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=DEFAULTS.lambda_inv == "auto",
                                     tooltip="the paper's bound with the noise level estimated from the image; "
                                             "often better than 2 on moderately noisy data")
-        self.patch_size = SpinBox(label="patch size", value=64, min=8, max=1024, step=8)
-        self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024)
+        self.patch_size = SpinBox(label="patch size", value=DEFAULTS.patch_size, min=8, max=1024, step=8)
+        self.batch_size = SpinBox(label="batch size", value=0, min=0, max=1024,
+                                  tooltip="patches per step; auto: chosen for the device and its memory")
+        self.batch_size.native.setSpecialValueText("auto")
         self.max_minutes = FloatSpinBox(label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5,
                                         tooltip="training time budget in minutes")
         self.max_steps = SpinBox(label="max steps", value=0, min=0, max=10_000_000, step=100,
                                   tooltip="stop after this many steps (0: no step limit, only the time budget)")
-        self.preset = ComboBox(label="network", choices=list(PRESETS), value=DEFAULT_PRESET,
-                               tooltip="tiny: fastest, best per minute on a CPU; paper: the official 5.6 M-parameter U-Net")
+        self.preset = ComboBox(label="network", choices=[AUTO, *PRESETS], value=AUTO,
+                               tooltip="auto: chosen for the device and the time budget; tiny: fastest; "
+                                       "paper: the official 5.6 M-parameter U-Net")
+        self.stop_when_done = CheckBox(text="stop when done", value=True,
+                                       tooltip="end before the time budget once the validation loss stops improving")
+        self.auto_choice = Label(value="")
         devices = available_devices()
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
         self.show_advanced = CheckBox(text="advanced settings", value=False)
-        self.learning_rate = FloatSpinBox(label="learning rate", value=4e-4, min=1e-6, max=1.0, step=1e-4)
-        self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value="gaussian")
-        self.method = ComboBox(label="method", choices=list(METHODS), value="noise2same")
+        self.learning_rate = FloatSpinBox(label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=1.0,
+                                          step=1e-4)
+        self.lr_schedule = ComboBox(label="schedule", choices=list(SCHEDULES), value=DEFAULTS.lr_schedule,
+                                    tooltip="learning rate over the run (docs/training.md)")
+        self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value=DEFAULTS.replacement)
+        self.method = ComboBox(label="method", choices=list(METHODS), value=DEFAULTS.method)
         self.seed = SpinBox(label="seed", tooltip="-1: a random seed each time", value=-1, min=-1, max=2**31 - 1)
-        self.val_fraction = FloatSpinBox(label="validation fraction", value=0.05, min=0, max=0.45, step=0.05)
+        self.val_fraction = FloatSpinBox(label="validation fraction", value=DEFAULTS.val_fraction, min=0, max=0.45, step=0.05)
         # filled after construction: magicgui aligns the label column only then
         self.advanced = Container(labels=True, visible=False)
-        self.advanced.extend([self.learning_rate, self.replacement, self.method, self.seed, self.val_fraction])
+        self.advanced.extend([self.learning_rate, self.lr_schedule, self.replacement, self.method, self.seed,
+                              self.val_fraction])
 
     def _config(self) -> TrainConfig:
         return TrainConfig(
             dims=self.dims.value, preset=self.preset.value, patch_size=self.patch_size.value,
-            batch_size=self.batch_size.value, mask_percent=self.mask_percent.value,
+            batch_size=self.batch_size.value or None, mask_percent=self.mask_percent.value,
             lambda_inv="auto" if self.lambda_auto.value else self.lambda_inv.value,
             replacement=self.replacement.value, method=self.method.value, learning_rate=self.learning_rate.value,
-            val_fraction=self.val_fraction.value, seed=None if self.seed.value < 0 else self.seed.value,
+            lr_schedule=self.lr_schedule.value, val_fraction=self.val_fraction.value,
+            stop_when_done=self.stop_when_done.value, seed=None if self.seed.value < 0 else self.seed.value,
         )
 
     def _show_config(self, t: TrainConfig) -> None:
         """Set the form to a model's settings (when continuing from saved weights)."""
         self.dims.value, self.preset.value = t.dims, t.preset
         self.mask_percent.value, self.replacement.value, self.method.value = t.mask_percent, t.replacement, t.method
+        self.lr_schedule.value = t.lr_schedule
         self.lambda_auto.value = t.lambda_inv == "auto"
         if t.lambda_inv != "auto":
             self.lambda_inv.value = float(t.lambda_inv)

@@ -1,0 +1,83 @@
+"""``preset="auto"``: the network, batch and patch for this device, data and budget.
+
+The rules and the measurements behind them are in docs/training.md.  What auto chose, and
+why, is returned as a record that the trainer keeps in the model's summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from .config import AUTO, TrainConfig
+from .memory import SHARE, check_fits, free_bytes, largest_batch
+from .unet import PRESETS
+
+#: the paper's batch on a GPU; on the CPU a smaller one trains more steps per minute
+GPU_BATCH = {2: 64, 3: 4}
+CPU_BATCH = {2: 16, 3: 2}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a run may spend: steps, seconds, or both (whichever ends first)."""
+
+    steps: int | None = None
+    seconds: float | None = None
+
+
+#: what auto assumes when it is not told the budget (the command line's default)
+DEFAULT_BUDGET = Budget(seconds=300.0)
+
+
+def choose_network(device: torch.device, dims: int, budget: Budget) -> tuple[str, str]:
+    """(preset, reason) for ``preset="auto"``."""
+    seconds = budget.seconds
+    if device.type == "cuda":
+        if seconds is None or seconds >= 180:
+            return "paper", "a CUDA GPU and more than 3 minutes: the paper's network"
+        return "fast", "a CUDA GPU but less than 3 minutes: a network 9x lighter than the paper's"
+    return "tiny", "the CPU: the lightest network learns the most per minute"
+
+
+def default_batch(device: torch.device, dims: int) -> int:
+    return (CPU_BATCH if device.type == "cpu" else GPU_BATCH)[dims]
+
+
+def choose(config: TrainConfig, patch: tuple[int, ...], channels: int, device: torch.device,
+           budget: Budget | None = None, free: int | None = None) -> tuple[TrainConfig, dict | None]:
+    """Concrete settings for ``config``: (config, record of auto's choices or None).
+
+    A network or batch left to auto is chosen; a batch the user gave is checked against the
+    memory and refused with the largest that fits; a batch auto picks is reduced until it
+    fits.  The patch is the user's (or the default): a patch too large for even one per step
+    is refused with the fix.
+    """
+    budget = budget or DEFAULT_BUDGET
+    free = free_bytes(device) if free is None else free
+    record: dict = {"reasons": []}
+    preset = config.preset
+    if preset == AUTO:
+        preset, why = choose_network(device, config.dims, budget)
+        record["preset"] = preset
+        record["reasons"].append(why)
+    width, dims = PRESETS[preset], config.dims
+    batch = config.batch_size
+    if batch is not None:
+        check_fits(dims, width, channels, batch, patch, device, free)
+    else:
+        batch = default_batch(device, dims)
+        fits = largest_batch(dims, width, channels, patch, int(SHARE * free))
+        if fits < 1:
+            check_fits(dims, width, channels, 1, patch, device, free)  # raises, naming the fix
+        if fits < batch:
+            record["reasons"].append(f"batch reduced from {batch} to {fits} to fit in memory")
+            batch = fits
+        record["batch_size"] = batch
+        record["reasons"].append(f"batch {batch}: " + ("the CPU default" if device.type == "cpu" else "the paper's"))
+    resolved = replace(config, preset=preset, batch_size=batch)
+    if config.preset != AUTO and config.batch_size is not None:
+        return resolved, None
+    record.update(patch_size=list(patch), device=str(device), budget={"steps": budget.steps, "seconds": budget.seconds})
+    return resolved, record
