@@ -78,11 +78,14 @@ def main() -> None:
     parser.add_argument("--predict-dir", required=True)
     parser.add_argument("--work-dir", default=None, help="default: a temp dir, deleted at the end")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--axes", default=None, help="YX, SYX (default by the array's dims) or ZYX for a 3D model "
+                        "(patches of 16 x 64 x 64, batch 2, as the 3D default of napari-noise2same on a CPU)")
     args = parser.parse_args()
 
     image = np.load(args.input).astype(np.float32)
     if image.ndim not in (2, 3):
-        sys.exit(f"expected a 2D (YX) or 3D (SYX) array, got shape {image.shape}")
+        sys.exit(f"expected a 2D (YX) or 3D (SYX or ZYX) array, got shape {image.shape}")
+    axes = args.axes or ("YX" if image.ndim == 2 else "SYX")
     work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="careamics_snapshots_"))
     out_dir = Path(args.predict_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,9 +100,9 @@ def main() -> None:
         config = create_advanced_n2v_config(
             experiment_name="n2v_snapshots",
             data_type="array",
-            axes="YX" if image.ndim == 2 else "SYX",
-            patch_size=[64, 64],
-            batch_size=16,
+            axes=axes,
+            patch_size=[16, 64, 64] if axes == "ZYX" else [64, 64],
+            batch_size=2 if axes == "ZYX" else 16,
             num_epochs=EPOCHS,
             seed=args.seed + 1,
         )
@@ -113,7 +116,7 @@ def main() -> None:
         for snap in clock.snapshots:
             t0 = time.perf_counter()
             for f, target in zip(args.predict, targets):
-                predictions, _ = careamist.predict(target, checkpoint=snap["path"], axes="YX")
+                predictions, _ = careamist.predict(target, checkpoint=snap["path"], axes="ZYX" if axes == "ZYX" else "YX")
                 prediction = np.asarray(predictions[0], dtype=np.float32).squeeze()
                 if prediction.shape != target.shape:
                     sys.exit(f"prediction shape {prediction.shape} != input {target.shape}")

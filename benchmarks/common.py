@@ -76,6 +76,19 @@ def poisson_fmd(photons: float = VERY_NOISY_PHOTONS, seed: int = 0) -> tuple[np.
     return (rng.poisson(clean / 255.0 * photons) * (255.0 / photons)).astype(np.float32), clean
 
 
+def correlated_fmd(photons: float = 8.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(noisy, clean): FMD's 50-frame mean with Poisson noise (``photons`` for 255) that is then
+    blurred along X by [1, 2, 1] / 4: spatially correlated noise, as after demosaicing or a
+    line-scanning detector's filter."""
+    made = poisson_fmd(photons, seed)
+    if made is None:
+        return None
+    noisy, clean = made
+    noise = noisy - clean
+    blurred = 0.5 * noise + 0.25 * (np.roll(noise, 1, axis=1) + np.roll(noise, -1, axis=1))
+    return (clean + blurred).astype(np.float32), clean
+
+
 def synthetic_volume(shape=(48, 160, 160), photons: float = 10.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(noisy, clean) 3D blobs and filaments with Poisson-Gaussian noise, scaled to 0-255."""
     from napari_noise2same.examples import poisson_gaussian, synthetic_cells
@@ -94,7 +107,7 @@ class Dataset:
     clean: list  # their clean versions (same units, PSNR peak 255)
 
 
-DATASETS = ("fmd", "set12", "fmd-photons4", "set12-sigma50", "volume")
+DATASETS = ("fmd", "set12", "fmd-photons4", "set12-sigma50", "fmd-correlated", "volume")
 
 
 def dataset(key: str, seed: int = 0) -> Dataset | None:
@@ -105,6 +118,9 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
     if key == "fmd-photons4":
         pair = poisson_fmd(VERY_NOISY_PHOTONS, seed)
         return None if pair is None else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+    if key == "fmd-correlated":
+        pair = correlated_fmd(seed=seed)
+        return None if pair is None else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
     if key in ("set12", "set12-sigma50"):
         sigma = 25.0 if key == "set12" else 50.0
         images = set12(sigma, seed=seed)

@@ -195,6 +195,7 @@ def child(spec: dict) -> dict:
     else:
         images, axes = [synthetic_image(dims)], "YX" if dims == 2 else "ZYX"
     config = TrainConfig(dims=dims, preset=spec["preset"], seed=spec.get("seed", 0), forward=spec["forward"],
+                         amp=spec.get("amp", True),
                          **({} if quality else {"val_every": 10**9}))
     data = TrainingData.from_arrays(images, axes, dims=dims, patch_size=config.patch_size,
                                     val_fraction=config.val_fraction)
@@ -250,7 +251,7 @@ def child(spec: dict) -> dict:
 
 # -- the parent --------------------------------------------------------------------------------
 def throughput_table(rows: list[dict]) -> None:
-    print(f"\n{'preset':<7} {'dims':>4} {'thr':>3} {'wait':<7} {'forward':<8} {'batch x patch':>16} {'steps':>5} {'steps/s':>8} "
+    print(f"\n{'preset':<7} {'dims':>4} {'thr':>3} {'wait':<7} {'amp':<4} {'batch x patch':>16} {'steps':>5} {'steps/s':>8} "
           f"{'ms/step':>8} {'patches/s':>9} {'Mpx/s':>7} {'peak RSS MiB':>12} {'peak CUDA MiB':>13}")
     for r in rows:
         wait = r.get("wait_policy") or "default"
@@ -258,7 +259,8 @@ def throughput_table(rows: list[dict]) -> None:
             print(f"{r['preset']:<7} {r['dims']:>4} {fmt(r.get('threads'), 'd', '-'):>3} {wait:<7} {r['forward']:<8} failed: {r['error']}")
             continue
         shape = f"{r['batch']} x {'x'.join(map(str, r['patch']))}"
-        print(f"{r['preset']:<7} {r['dims']:>4} {r['torch_threads']:>3} {wait:<7} {r['forward']:<8} {shape:>16} {r['steps']:>5} "
+        amp = "on" if r.get("amp", True) else "off"
+        print(f"{r['preset']:<7} {r['dims']:>4} {r['torch_threads']:>3} {wait:<7} {amp:<4} {shape:>16} {r['steps']:>5} "
               f"{r['steps_per_s']:8.2f} {r['median_step_ms']:8.0f} {r['patches_per_s']:9.1f} {r['pixels_per_s'] / 1e6:7.3f} "
               f"{r['peak_rss_mib']:12.0f} {fmt(r['peak_cuda_mib'], '13.0f'):>13}")
 
@@ -349,6 +351,8 @@ def main() -> int:
     p.add_argument("--quality-seconds", type=float, default=None,
                    help="with --compare-forward: also train on FMD for this long per mode and report PSNR")
     p.add_argument("--quality-repeats", type=int, default=1, help="seeds per mode for --quality-seconds (default 1)")
+    p.add_argument("--amp", nargs="+", choices=("on", "off"), default=["on"],
+                   help="mixed precision (CUDA only; default on): 'on off' measures both")
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -382,7 +386,7 @@ def main() -> int:
     presets = args.presets or list(PRESETS)
     dims_list = args.dims or [2, 3]
     threads = args.threads or [None]
-    sweep = [(t, w) for t in threads for w in args.wait_policies]
+    sweep = [(t, w, a) for t in threads for w in args.wait_policies for a in args.amp]
     rounds = args.rounds or 1
     n = len(presets) * len(dims_list) * len(sweep) * rounds
     print(f"\n{n} configuration run(s) of {args.seconds:g} s (after {args.warmup_steps} warm-up steps), "
@@ -391,14 +395,14 @@ def main() -> int:
     for rnd in range(rounds):
         for preset in presets:
             for dims in dims_list:
-                for t, w in sweep if rnd % 2 == 0 else sweep[::-1]:
-                    spec = {**base, "preset": preset, "dims": dims, "threads": t, "wait_policy": w}
+                for t, w, a in sweep if rnd % 2 == 0 else sweep[::-1]:
+                    spec = {**base, "preset": preset, "dims": dims, "threads": t, "wait_policy": w, "amp": a == "on"}
                     r = run_child(script, spec, env=child_env(w))
                     r.setdefault("preset", preset), r.setdefault("dims", dims), r.setdefault("forward", forward)
                     r.setdefault("threads", t), r.setdefault("wait_policy", w)
                     r["round"] = rnd
                     rows.append(r)
-                    print(f"  {preset} {dims}D threads {t or 'default'}, OMP_WAIT_POLICY {w}: "
+                    print(f"  {preset} {dims}D threads {t or 'default'}, OMP_WAIT_POLICY {w}, amp {a}: "
                           + (f"{r['steps_per_s']:.2f} steps/s" if "error" not in r else f"failed: {r['error']}"), flush=True)
     throughput_table(rows)
     if rounds > 1 or len(sweep) > 1:
@@ -406,9 +410,9 @@ def main() -> int:
         print(f"{'preset':<7} {'dims':>4} {'threads':>7} {'wait':<7} {'steps/s':>8} {'Mpx/s':>7}")
         for preset in presets:
             for dims in dims_list:
-                for t, w in sweep:
+                for t, w, a in sweep:
                     sel = [r for r in rows if r["preset"] == preset and r["dims"] == dims and r.get("threads") == t
-                           and r.get("wait_policy") == w]
+                           and r.get("wait_policy") == w and r.get("amp", True) == (a == "on")]
                     s, px = median_of(sel, "steps_per_s"), median_of(sel, "pixels_per_s")
                     print(f"{preset:<7} {dims:>4} {str(t or 'default'):>7} {w:<7} {fmt(s, '8.2f'):>8} "
                           f"{fmt(px / 1e6 if px else None, '7.3f'):>7}")

@@ -31,14 +31,25 @@ class Budget:
 DEFAULT_BUDGET = Budget(seconds=300.0)
 
 
+#: below this budget a GPU trains the lighter ``fast`` network rather than the paper's
+GPU_PAPER_SECONDS = 180.0
+
+
 def choose_network(device: torch.device, dims: int, budget: Budget) -> tuple[str, str]:
-    """(preset, reason) for ``preset="auto"``."""
-    seconds = budget.seconds
-    if device.type == "cuda":
-        if seconds is None or seconds >= 180:
-            return "paper", "a CUDA GPU and more than 3 minutes: the paper's network"
-        return "fast", "a CUDA GPU but less than 3 minutes: a network 9x lighter than the paper's"
-    return "tiny", "the CPU: the lightest network learns the most per minute"
+    """(preset, reason) for ``preset="auto"`` (docs/training.md: the measurements behind it)."""
+    if device.type in ("cuda", "mps"):
+        gpu = "a CUDA GPU" if device.type == "cuda" else "an Apple GPU"
+        if budget.seconds is None or budget.seconds >= GPU_PAPER_SECONDS:
+            return "paper", f"{gpu} and {_budget_words(budget)}: the paper's network"
+        return "fast", f"{gpu} but only {_budget_words(budget)}: a network 9x lighter than the paper's"
+    return "tiny", ("the CPU: the lightest network gives the best result per minute "
+                    "(measured up to 30 minutes, docs/training.md)")
+
+
+def _budget_words(budget: Budget) -> str:
+    if budget.seconds is None:
+        return f"{budget.steps} steps"
+    return f"{budget.seconds / 60:.3g} minutes"
 
 
 def default_batch(device: torch.device, dims: int) -> int:

@@ -78,7 +78,7 @@ class TrainWidget(TrainSettings, Container):
         self.loss_plot = LossPlot()
         form = Container(labels=True)
         form.extend([self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.lambda_auto, self.patch_size,
-                     self.batch_size, self.max_minutes, self.max_steps, self.preset, self.device])
+                     self.batch_size, self.batch_auto, self.max_minutes, self.max_steps, self.preset, self.device])
         self.extend([
             form, self.auto_choice, self.stop_when_done, self.show_advanced, self.advanced,
             Container(widgets=[self.train_button, self.stop_button, self.save_button, self.weights_button],
@@ -115,7 +115,9 @@ class TrainWidget(TrainSettings, Container):
 
         self.layer.changed.connect(self._layer_changed)
         self.dims.changed.connect(self._update_preview_index)
-        for w in (self.device, self.dims, self.preset, self.batch_size, self.patch_size, self.max_minutes, self.max_steps):
+        self._showing_auto = False  # True while the form displays auto's batch (not the user typing)
+        self.batch_size.changed.connect(self._batch_typed)
+        for w in (self.device, self.dims, self.preset, self.batch_auto, self.patch_size, self.max_minutes, self.max_steps):
             w.changed.connect(self._show_auto_choice)
         self.show_advanced.changed.connect(lambda v: setattr(self.advanced, "visible", v))
         self.lambda_auto.changed.connect(lambda v: setattr(self.lambda_inv, "enabled", not v))
@@ -163,10 +165,23 @@ class TrainWidget(TrainSettings, Container):
         except Exception as e:  # a setting out of range: Train will say so
             self.auto_choice.value = f"⚠ {e}"
             return
-        what = "auto: " if record is not None else ""
-        self.auto_choice.value = (f"{what}'{chosen.preset}' network, batch {chosen.batch_size} of "
+        self._show_choice(chosen.preset, chosen.batch_size, patch, record, "auto: ")
+
+    def _show_choice(self, preset: str, batch: int, patch: tuple, record: dict | None, prefix: str) -> None:
+        self.auto_choice.value = (f"{prefix if record else ''}'{preset}' network, batch {batch} of "
                                   f"{'×'.join(map(str, patch))} patches")
         self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
+        if self.batch_auto.value:
+            self._showing_auto = True
+            try:
+                self.batch_size.value = batch
+            finally:
+                self._showing_auto = False
+
+    def _batch_typed(self, *_) -> None:
+        """A batch size typed (or set by a script) wins over auto's."""
+        if not self._showing_auto:
+            self.batch_auto.value = False
 
     def _update_preview_index(self, *_) -> None:
         layer = self.layer.value
@@ -269,11 +284,9 @@ class TrainWidget(TrainSettings, Container):
         if not self._alive:
             return
         c = trainer.config
-        what = "auto chose: " if trainer.auto else ""
-        self.auto_choice.value = (f"{what}'{c.preset}' network, batch {c.batch_size} of "
-                                  f"{'×'.join(map(str, trainer.data.patch_size))} patches")
-        self.auto_choice.tooltip = (("\n".join(trainer.auto["reasons"]) + "\n") if trainer.auto else "") + (
-            f"A checkpoint is saved every {CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}")
+        self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
+        self.auto_choice.tooltip += (f"\nA checkpoint is saved every {CHECKPOINT_MINUTES:g} minutes to "
+                                     f"{CHECKPOINT_FOLDER}")
 
     def _on_preview(self, payload) -> None:
         if self._alive:
@@ -343,7 +356,7 @@ class TrainWidget(TrainSettings, Container):
         self.train_button.enabled = not running
         self.stop_button.enabled = running
         for w in (self.layer, self.axes, self.dims, self.preset, self.device, self.patch_size, self.batch_size,
-                  self.weights_button):
+                  self.batch_auto, self.weights_button):
             w.enabled = not running
         if not running:
             self.progress.value = 0

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The GPU checks of docs/performance.md, as one prepared script: under 8 minutes on one GPU.
+#
+#   1. training throughput of every preset in 2D and 3D, with and without mixed precision,
+#      with peak device memory (benchmarks/training_throughput.py);
+#   2. prediction throughput, whole image and tiled (benchmarks/prediction_throughput.py);
+#   3. PSNR after 2 minutes of training with preset auto on the FMD frame (quality_per_time.py);
+#   4. the training widget, end to end, on the CUDA device under Xvfb (widget_on_device.py).
+#
+# Run from the repository root in an environment where napari-noise2same and a CUDA build of
+# torch are installed (pip install -e ".[testing,benchmarks]"); ../shared/data is read where it
+# is, and step 3 is skipped without it.  Figures and logs go to $OUT (default gpu_check_out).
+#   bash benchmarks/gpu_check.sh
+set -u
+OUT=${OUT:-gpu_check_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+log() { echo; echo "=== $(date +%T) $*"; }
+
+log "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/gpu.txt"
+python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" \
+    2>&1 | tee -a "$OUT/gpu.txt"
+python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || { echo "no CUDA device: stop"; exit 1; }
+
+log "1. training throughput per preset, 2D and 3D, mixed precision on and off (about 2.5 min)"
+timeout 200 python benchmarks/training_throughput.py --device cuda --seconds 4 --warmup-steps 3 --amp on off \
+    --json "$OUT/training_throughput.json" 2>&1 | tee "$OUT/training_throughput.txt"
+
+log "2. prediction throughput, whole and tiled (about 1 min)"
+timeout 100 python benchmarks/prediction_throughput.py --device cuda --skip-volume --tta off --repeats 2 \
+    --tile-sizes whole 512 --json "$OUT/prediction_throughput.json" 2>&1 | tee "$OUT/prediction_throughput.txt"
+
+log "3. PSNR after 2 minutes with preset auto on FMD (about 2.5 min)"
+rm -f "$OUT/quality.jsonl"
+timeout 190 python benchmarks/quality_per_time.py run --data fmd --method auto --minutes 2 --device cuda \
+    --jsonl "$OUT/quality.jsonl" 2>&1 | tee "$OUT/quality.txt"
+
+log "4. the training widget on the GPU under Xvfb (about 1 min)"
+timeout 120 xvfb-run -a python benchmarks/widget_on_device.py --device cuda --seconds 30 \
+    --screenshot "$OUT/widget_cuda.png" 2>&1 | grep -v Warning | tee "$OUT/widget.txt"
+
+log "done: $OUT"
+ls -l "$OUT"
