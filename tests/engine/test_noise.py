@@ -32,3 +32,32 @@ def test_lambda_must_be_a_number_or_auto():
         TrainConfig(lambda_inv="big")
     with pytest.raises(ValueError):
         TrainConfig(lambda_inv=-1)
+
+
+def _pg_noise(shape=(256, 256), seed=0):
+    from napari_noise2same.examples import poisson_gaussian, synthetic_cells
+
+    return poisson_gaussian(synthetic_cells(shape, seed=seed), photons=2, seed=seed)
+
+
+def test_white_noise_is_not_correlated_and_noise_blurred_along_x_is():
+    from napari_noise2same.engine import TrainingData
+    from napari_noise2same.engine.noise import CORRELATED, correlation
+
+    white = _pg_noise()
+    ratios = correlation(TrainingData.from_arrays([white], "YX"))
+    assert max(ratios.values()) < CORRELATED, ratios
+    blurred = (0.5 * white + 0.25 * (np.roll(white, 1, axis=1) + np.roll(white, -1, axis=1))).astype(np.float32)
+    ratios = correlation(TrainingData.from_arrays([blurred], "YX"))
+    assert ratios["X"] > CORRELATED > ratios["Y"], ratios
+
+
+def test_lambda_auto_warns_about_correlated_noise():
+    from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
+
+    white = _pg_noise()
+    blurred = (0.5 * white + 0.25 * (np.roll(white, 1, axis=1) + np.roll(white, -1, axis=1))).astype(np.float32)
+    quiet = Trainer(TrainingData.from_arrays([white], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"), device="cpu")
+    warned = Trainer(TrainingData.from_arrays([blurred], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"),
+                     device="cpu")
+    assert quiet.warnings == [] and "correlated" in warned.warnings[0] and "along X" in warned.warnings[0]

@@ -26,18 +26,32 @@ def run(args) -> int:
     if s.get("resumed_from"):
         r = s["resumed_from"]
         steps += f", fine-tuned from a model of {r.get('total_steps') or r.get('steps')} steps ({s.get('total_steps')} in all)"
+    auto = s.get("auto")
+    chosen = f"; chosen by auto: {'; '.join(auto['reasons'])}" if auto else ""
     lines = [
-        f"model       {args.model}",
-        f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), {u['in_channels']} channel(s)",
+        f"model       {args.model}" + (" (a checkpoint written during training: continue with --resume)"
+                                       if s.get("checkpoint") else ""),
+        f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), "
+        f"{u['in_channels']} channel(s){chosen}",
         f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
         f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, {t.get('replacement')} replacement",
-        f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x {s.get('patch_size')}",
+        f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
+        f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({_schedule_text(t)})",
+        f"normalised  {'each frame by its own mean and std' if meta.get('normalization', {}).get('per') == 'frame' else 'by the whole image'}",
         f"losses      total {fmt(s.get('final_loss'))}, reconstruction {fmt(s.get('final_reconstruction'))}, invariance {fmt(s.get('final_invariance'))}, validation {fmt(s.get('final_val_loss'))}",
         f"D(f)        {fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
         f"written by  napari-noise2same {meta.get('package_version')} on {s.get('date')}",
     ]
     print("\n".join(lines))
     return 0
+
+
+def _schedule_text(config: dict) -> str:
+    schedule = config.get("lr_schedule", "step")
+    if schedule == "step":
+        return f"halved every {config.get('lr_halve_every', 5000)} steps"
+    return {"tail": "decayed to 0 over the last 30 % of each run", "cosine": "cosine decay over each run",
+            "constant": "constant"}.get(schedule, schedule)
 
 
 def _lambda_text(config: dict, summary: dict) -> str:

@@ -90,6 +90,8 @@ def run(args) -> int:
         f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches{chosen}",
         file=sys.stderr,
     )
+    for warning in trainer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     every = args.checkpoint_minutes * 60
     checkpoint = Checkpoint(args.output, every) if every > 0 else None
     run_training(trainer, args.steps, args.max_seconds, checkpoint)

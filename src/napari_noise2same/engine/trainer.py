@@ -29,7 +29,7 @@ from .diagnostics import invariance_measure
 from .loss import LossTerms, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
-from .noise import noise_std
+from .noise import CORRELATED, correlation, noise_std
 from .schedule import Plateau, decay_start, decays, lr_factor
 from .unet import UNet, UNetConfig, channels_last
 
@@ -113,6 +113,10 @@ class Trainer:
         self._noise_std: float | None = None
         self._val = data.validation_patches(seed=0)
         self._run_started: float | None = None
+        #: things about the data or the settings a user should know, in words
+        self.warnings: list[str] = []
+        if self.config.lambda_inv == "auto":
+            self._estimate_noise()  # now, so that a warning comes before training
 
     @property
     def batch_size(self) -> int:
@@ -160,9 +164,21 @@ class Trainer:
         """The invariance weight in use: the configured one, or 2 x the estimated noise std for "auto"."""
         if self.config.lambda_inv == "auto":
             if self._noise_std is None:
-                self._noise_std = noise_std(self.data)
+                self._estimate_noise()
             return 2.0 * self._noise_std
         return float(self.config.lambda_inv)
+
+    def _estimate_noise(self) -> None:
+        """The noise std behind lambda_inv "auto", and a warning where the noise is correlated."""
+        self._noise_std = noise_std(self.data)
+        ratios = correlation(self.data)
+        axes = [a for a, r in ratios.items() if r > CORRELATED]
+        if axes:
+            text = (f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
+                    f"(or the image is nearly noise-free): the noise level behind lambda_inv 'auto' is "
+                    f"underestimated, and no self-supervised method removes correlated noise well")
+            if text not in self.warnings:
+                self.warnings.append(text)
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -295,6 +311,7 @@ class Trainer:
             "final_val_loss": self.validate() if validate and self._val is not None and last else None,
             "lambda_inv": self.lambda_inv,
             "noise_std_estimate": self._noise_std,
+            "warnings": list(self.warnings),
             "trained_on": [list(shape) for shape in self.data.shapes],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,

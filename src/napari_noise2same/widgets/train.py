@@ -287,6 +287,8 @@ class TrainWidget(TrainSettings, Container):
         self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
         self.auto_choice.tooltip += (f"\nA checkpoint is saved every {CHECKPOINT_MINUTES:g} minutes to "
                                      f"{CHECKPOINT_FOLDER}")
+        for warning in trainer.warnings:
+            show_warning(f"Noise2Same: {warning[0].upper()}{warning[1:]}.")
 
     def _on_preview(self, payload) -> None:
         if self._alive:
