@@ -67,3 +67,18 @@ def test_predict_refuses_a_mismatched_model(tmp_path, noisy_tiff, capsys):
     random_model(channels=3).save(model)
     assert main(["predict", "-m", str(model), str(noisy_tiff), "-o", str(tmp_path / "o")]) == 2
     assert "channel" in capsys.readouterr().err
+
+
+def test_train_without_settings_uses_auto_and_says_what_it_chose(tmp_path, noisy_tiff, capsys):
+    model = tmp_path / "auto.n2s"
+    assert main(["train", str(noisy_tiff), "-o", str(model), "--steps", "2", "--patch-size", "32"]) == 0
+    err = capsys.readouterr().err
+    assert "'tiny' model" in err and "auto:" in err  # on the CPU
+    from napari_noise2same.engine import load_model
+
+    saved = load_model(model)
+    assert saved.train_config.preset == "tiny" and saved.summary["auto"]["batch_size"] == 16
+    assert saved.per_frame and not saved.summary.get("checkpoint")
+    assert main(["info", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "chosen by auto" in out and "each frame by its own" in out

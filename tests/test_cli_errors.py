@@ -45,6 +45,20 @@ CASES = {
     "random-bytes model": (["predict", "-m", "junk.n2s", "good.tif", "-o", "out"], "junk.n2s"),
     "3D model on a 2D image": (["predict", "-m", "m3d.n2s", "good.tif", "-o", "out"], "Z"),
     "bad lambda": (["train", "good.tif", "-o", "m.n2s", "--lambda-inv", "big", *TRAIN], "auto"),
+    "zero batch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--batch-size", "0"], "batch size"),
+    "negative batch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--batch-size", "-1"], "at least 1"),
+    "batch beyond memory": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--preset", "paper",
+                             "--batch-size", "4000"], "use a batch size of"),
+    "huge patch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--patch-size", "100000"], "patch size"),
+    "zero steps": (["train", "good.tif", "-o", "m.n2s", "--steps", "0"], "number of steps"),
+    "negative time": (["train", "good.tif", "-o", "m.n2s", "--max-seconds", "-1"], "training time"),
+    "negative learning rate": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--learning-rate", "-1"], "learning rate"),
+    "zero learning rate": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--learning-rate", "0"], "learning rate"),
+    "absurd lambda": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--lambda-inv", "1e12"], "at most 100"),
+    "negative seed": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--seed", "-1"], "seed"),
+    "absurd mask": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--mask-percent", "1e9"], "mask percent"),
+    "negative checkpoint interval": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--checkpoint-minutes", "-1"],
+                                     "checkpoint"),
 }
 
 

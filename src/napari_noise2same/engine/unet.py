@@ -16,7 +16,7 @@ from torch import nn
 
 #: base width (channels at full resolution) of each preset; widths double per level
 PRESETS: dict[str, int] = {"paper": 96, "fast": 32, "tiny": 16}
-DEFAULT_PRESET = "tiny"  # best PSNR after 85 s on a 2-core CPU (docs/benchmarks.md)
+DEFAULT_PRESET = "tiny"  # what preset "auto" trains on a CPU (docs/training.md); the benchmarks' default
 
 #: spatial sizes fed to the network must be multiples of this (two downsamplings)
 SIZE_MULTIPLE = 4

@@ -285,8 +285,8 @@ class TrainWidget(TrainSettings, Container):
             return
         c = trainer.config
         self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
-        self.auto_choice.tooltip += (f"\nA checkpoint is saved every {CHECKPOINT_MINUTES:g} minutes to "
-                                     f"{CHECKPOINT_FOLDER}")
+        self.auto_choice.tooltip = ((self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
+                                    f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}").strip()
         for warning in trainer.warnings:
             show_warning(f"Noise2Same: {warning[0].upper()}{warning[1:]}.")
 
