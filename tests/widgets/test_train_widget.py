@@ -153,3 +153,47 @@ def test_continue_from_saved_weights(train_widget, qtbot, tmp_path):
     assert widget.start_model is None and widget.weights_button.text == "Load weights…"
     widget.load_weights(tmp_path / "missing.n2s")  # a bad file is reported, nothing changes
     assert widget.start_model is None
+
+
+def test_the_widget_shows_autos_choices_and_a_typed_batch_wins(make_napari_viewer, noisy_pair, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy_pair[0], name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    assert widget.preset.value == "auto" and widget.batch_auto.value and widget.stop_when_done.value
+    assert "auto: 'tiny' network, batch 16 of 64×64 patches" in widget.auto_choice.value  # on the CPU
+    assert widget.batch_size.value == 16  # the form shows auto's batch
+    widget.batch_size.value = 6  # typed: auto is off for the batch, and the 6 is used
+    assert not widget.batch_auto.value and "batch 6" in widget.auto_choice.value
+    assert widget._config().batch_size == 6
+    widget.batch_auto.value = True
+    assert widget._config().batch_size is None and widget.batch_size.value == 16
+
+
+def test_a_bad_value_is_reported_before_training(make_napari_viewer, noisy_pair, qtbot, monkeypatch):
+    import napari_noise2same.widgets.train as train_module
+
+    messages = []
+    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(str(e)))
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy_pair[0], name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.preset.value, widget.batch_size.value, widget.patch_size.value = "paper", 1024, 1024
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(messages), timeout=20_000)
+    assert "batch" in messages[0] and "memory" in messages[0]
+    assert widget.trainer is None and widget.train_button.enabled
+
+
+def test_training_writes_a_checkpoint_and_says_where(train_widget, qtbot, monkeypatch, tmp_path):
+    import napari_noise2same.widgets.train as train_module
+    from napari_noise2same.engine import load_model
+
+    monkeypatch.setattr(train_module, "CHECKPOINT_FOLDER", tmp_path)
+    monkeypatch.setattr(train_module, "CHECKPOINT_MINUTES", 0.001)
+    viewer, widget, layer, _ = train_widget
+    widget.max_steps.value = 6
+    widget.train_button.clicked.emit()
+    _wait_idle(qtbot, widget)
+    saved = load_model(tmp_path / "cells.n2s")
+    assert saved.summary["checkpoint"] and 1 <= saved.summary["steps"] <= 6
+    assert str(tmp_path) in widget.auto_choice.tooltip
