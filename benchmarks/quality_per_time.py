@@ -60,12 +60,29 @@ def facts(threads: int) -> dict:
             "load": [round(v, 2) for v in os.getloadavg()]}
 
 
-def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str = "cpu") -> dict:
+def parse_settings(items: list[str]) -> dict:
+    """``["lambda_inv=4", "lr_schedule=step"]`` -> TrainConfig overrides (numbers where they parse)."""
+    out = {}
+    for item in items:
+        key, _, text = item.partition("=")
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = {"true": True, "false": False}.get(text.lower(), text)
+        out[key.strip()] = value
+    return out
+
+
+def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str = "cpu",
+             settings: dict | None = None) -> dict:
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget
 
     t0 = time.perf_counter()
-    config = TrainConfig(dims=data.dims, preset=method, seed=seed)
+    config = TrainConfig(dims=data.dims, preset=method, seed=seed, **(settings or {}))
     training = TrainingData.from_arrays(data.train, data.axes, dims=data.dims, patch_size=config.patch_size,
                                         val_fraction=config.val_fraction)
     trainer = Trainer(training, config, axes=data.axes, device=device, budget=Budget(seconds=seconds))
@@ -74,7 +91,8 @@ def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str
     model = trainer.to_model(diagnose=False)
     outputs = [model.predict(im, data.axes) for im in data.test]
     return {"data": key, "method": method, "preset": trainer.config.preset, "batch_size": trainer.batch_size,
-            "lr_schedule": trainer.config.lr_schedule, "budget_s": seconds, "seed": seed,
+            "lr_schedule": trainer.config.lr_schedule, "lambda_inv": round(trainer.lambda_inv, 4),
+            "settings": settings or {}, "budget_s": seconds, "seed": seed,
             "seconds": round(setup + trainer.seconds, 2), "steps": trainer.step, "psnr": round(score(data, outputs), 3),
             "device": str(trainer.device)}
 
@@ -124,9 +142,10 @@ def run(args) -> int:
         if args.method == "careamics":
             rows = run_careamics(data, args.data, args.careamics_python, budgets, seed, args.threads)
         else:
-            rows = [run_ours(data, args.data, args.method, b, seed, args.device) for b in budgets]
+            rows = [run_ours(data, args.data, args.method, b, seed, args.device, parse_settings(args.set))
+                    for b in budgets]
         for row in rows:
-            row.update(noisy_psnr=noisy, machine=machine)
+            row.update(noisy_psnr=noisy, machine=machine, label=args.label or row["method"])
             print(json.dumps(row), flush=True)
             with open(args.jsonl, "a") as f:
                 f.write(json.dumps(row) + "\n")
@@ -238,6 +257,9 @@ def main() -> int:
     r.add_argument("--threads", type=int, help="torch threads (and OMP_NUM_THREADS for CAREamics)")
     r.add_argument("--careamics-python", help="python of a virtual environment with careamics==0.3.0")
     r.add_argument("--device", default="cpu", help="our device (default cpu)")
+    r.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="TrainConfig settings for our runs, e.g. lambda_inv=4 lr_schedule=step")
+    r.add_argument("--label", help="name of this variant in the records (default: the method)")
     r.add_argument("--jsonl", required=True)
     r.set_defaults(func=run)
     s = sub.add_parser("report", help="table and plot from the records")

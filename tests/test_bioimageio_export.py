@@ -69,7 +69,8 @@ def _npy(data: bytes) -> np.ndarray:
 def model2d(noisy_pair):
     torch.set_num_threads(2)
     data = TrainingData.from_arrays([noisy_pair[0]], "YX", patch_size=32, val_fraction=0.1)
-    trainer = Trainer(data, TrainConfig(preset="tiny", patch_size=32, batch_size=4, seed=0), device="cpu")
+    trainer = Trainer(data, TrainConfig(preset="tiny", patch_size=32, batch_size=4, lambda_inv=2.0, seed=0),
+                      device="cpu")
     trainer.train(max_steps=3)
     return trainer.to_model(diagnose=False)
 

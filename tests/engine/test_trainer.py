@@ -37,7 +37,7 @@ def test_events_stop_and_continue(noisy_pair):
     trainer.train(max_steps=100, on_event=on_event)
     assert trainer.step == 7 and [e.step for e in events] == list(range(1, 8))
     e = events[-1]
-    assert e.loss == pytest.approx(e.reconstruction + 2.0 * e.invariance, rel=1e-5)
+    assert e.loss == pytest.approx(e.reconstruction + trainer.lambda_inv * e.invariance, rel=1e-5)
     assert e.steps_per_s > 0 and e.eta_s > 0 and e.target_step == 100
     assert events[4].val_loss is not None and events[3].val_loss is None
     weights = [p.detach().clone() for p in trainer.net.parameters()]

@@ -16,6 +16,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..engine import read_metadata
+    from ..engine.schedule import describe
 
     meta = read_metadata(args.model)
     if args.json:
@@ -36,7 +37,7 @@ def run(args) -> int:
         f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
         f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, {t.get('replacement')} replacement",
         f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
-        f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({_schedule_text(t)})",
+        f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({describe(t.get('lr_schedule', 'step'), t.get('lr_halve_every', 5000))})",
         f"normalised  {'each frame by its own mean and std' if meta.get('normalization', {}).get('per') == 'frame' else 'by the whole image'}",
         f"losses      total {fmt(s.get('final_loss'))}, reconstruction {fmt(s.get('final_reconstruction'))}, invariance {fmt(s.get('final_invariance'))}, validation {fmt(s.get('final_val_loss'))}",
         f"D(f)        {fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
@@ -46,15 +47,9 @@ def run(args) -> int:
     return 0
 
 
-def _schedule_text(config: dict) -> str:
-    schedule = config.get("lr_schedule", "step")
-    if schedule == "step":
-        return f"halved every {config.get('lr_halve_every', 5000)} steps"
-    return {"tail": "decayed to 0 over the last 30 % of each run", "cosine": "cosine decay over each run",
-            "constant": "constant"}.get(schedule, schedule)
-
-
 def _lambda_text(config: dict, summary: dict) -> str:
+    if config.get("lambda_inv") == "auto" and summary.get("noise_correlated"):
+        return f"auto = {summary['lambda_inv']:.3g} (the paper's: the noise looked correlated)"
     if config.get("lambda_inv") == "auto" and summary.get("lambda_inv") is not None:
         return f"auto = {summary['lambda_inv']:.3g} (2 x noise std {summary.get('noise_std_estimate', 0):.3g})"
     return str(config.get("lambda_inv"))

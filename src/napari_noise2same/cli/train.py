@@ -43,14 +43,14 @@ def add_parser(sub) -> None:
                    help="patches per step (default: chosen for the device and memory; 64 / 4 in 3D on a GPU, 16 / 2 on the CPU)")
     t.add_argument("--mask-percent", type=float, help="percent of pixels in J (default 0.5)")
     t.add_argument("--lambda-inv", type=_lambda_inv, metavar="L",
-                   help="weight of the invariance term (default 2, the paper's); 'auto': 2 x the estimated noise std")
+                   help="weight of the invariance term (default auto: 2 x the estimated noise std, at most the paper's 2)")
     t.add_argument("--replacement", choices=REPLACEMENTS, help="how J is replaced (default gaussian)")
     t.add_argument("--method", choices=METHODS, help="loss (default noise2same)")
     t.add_argument("--preset", choices=["auto", *PRESETS],
                    help="network: auto (default) chooses for the device and the time budget; "
                         "paper = the official 5.6M-parameter U-Net")
     t.add_argument("--learning-rate", type=float, help="Adam learning rate (default 4e-4)")
-    t.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (docs/training.md)")
+    t.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (default tail: decay over its last 30 %%; step: the paper's; docs/training.md)")
     t.add_argument("--val-fraction", type=float, help="fraction held out for validation (default 0.05)")
     t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.add_argument("--seed", type=int)

@@ -29,12 +29,12 @@ class TrainConfig:
     patch_size: int = 64  # YX side; 3D patches are (min(16, Z), P, P)
     batch_size: int | None = None  # None: chosen by auto (paper's 64 / 4 on a GPU; 16 / 2 on the CPU)
     mask_percent: float = 0.5
-    lambda_inv: float | str = 2.0  # or "auto": 2 x the estimated noise std (engine/noise.py)
+    lambda_inv: float | str = AUTO  # "auto": 2 x the estimated noise std, at most the paper's 2 (engine/noise.py)
     replacement: str = "gaussian"
     mask_sigma: float = 0.2
     method: str = "noise2same"
     learning_rate: float = 4e-4
-    lr_schedule: str = "step"  # see engine/schedule.py
+    lr_schedule: str = "tail"  # decay over each run's last 30 %; "step" is the official one (engine/schedule.py)
     lr_halve_every: int = 5000  # for the "step" schedule (the official one)
     val_fraction: float = 0.05
     val_every: int = 100

@@ -39,6 +39,14 @@ def lr_factor(schedule: str, progress: float, step: int = 0, halve_every: int = 
     raise ValueError(f"unknown schedule {schedule!r}")
 
 
+def describe(schedule: str, halve_every: int = 5000) -> str:
+    """The schedule in words, for model files and ``noise2same info``."""
+    if schedule == "step":
+        return f"halved every {halve_every} steps"
+    return {"tail": f"decayed to 0 over the last {TAIL:.0%} of each run", "cosine": "cosine decay over each run",
+            "constant": "constant"}.get(schedule, schedule)
+
+
 def decays(schedule: str) -> bool:
     """Whether the schedule ends its run with a decay (so stopping early should decay first)."""
     return schedule in ("cosine", "tail")

@@ -111,6 +111,7 @@ class Trainer:
         self.history: list[dict] = []
         self._stop = threading.Event()
         self._noise_std: float | None = None
+        self._correlated = False
         self._val = data.validation_patches(seed=0)
         self._run_started: float | None = None
         #: things about the data or the settings a user should know, in words
@@ -161,11 +162,12 @@ class Trainer:
 
     @property
     def lambda_inv(self) -> float:
-        """The invariance weight in use: the configured one, or 2 x the estimated noise std for "auto"."""
+        """The invariance weight in use: the configured one, or for "auto" 2 x the estimated
+        noise std (at most 2, the paper's value; 2 where the noise looks correlated)."""
         if self.config.lambda_inv == "auto":
             if self._noise_std is None:
                 self._estimate_noise()
-            return 2.0 * self._noise_std
+            return 2.0 if self._correlated else min(2.0, 2.0 * self._noise_std)
         return float(self.config.lambda_inv)
 
     def _estimate_noise(self) -> None:
@@ -173,10 +175,11 @@ class Trainer:
         self._noise_std = noise_std(self.data)
         ratios = correlation(self.data)
         axes = [a for a, r in ratios.items() if r > CORRELATED]
+        self._correlated = bool(axes)
         if axes:
             text = (f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
-                    f"(or the image is nearly noise-free): the noise level behind lambda_inv 'auto' is "
-                    f"underestimated, and no self-supervised method removes correlated noise well")
+                    f"(or the image is nearly noise-free): lambda_inv 'auto' keeps the paper's 2, since "
+                    f"the noise level cannot be estimated; no self-supervised method removes correlated noise well")
             if text not in self.warnings:
                 self.warnings.append(text)
 
@@ -311,6 +314,7 @@ class Trainer:
             "final_val_loss": self.validate() if validate and self._val is not None and last else None,
             "lambda_inv": self.lambda_inv,
             "noise_std_estimate": self._noise_std,
+            "noise_correlated": self._correlated,
             "warnings": list(self.warnings),
             "trained_on": [list(shape) for shape in self.data.shapes],
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.schedule import describe
 from .description import CITATION, CITATION_DOI
 from .network import HALO
 from .samples import min_input_size
@@ -19,8 +20,10 @@ def readme(model, name: str, test_shape: tuple) -> str:
     steps = s.get("total_steps") or s.get("steps")
     spatial = "ZYX" if model.dims == 3 else "YX"
     lam = s.get("lambda_inv", t.lambda_inv)
-    lam_text = f"auto = {lam:.3g} (2 x the estimated noise std)" if t.lambda_inv == "auto" and isinstance(
-        lam, (int, float)) else f"{lam}"
+    lam_text = f"{lam}"
+    if t.lambda_inv == "auto" and isinstance(lam, (int, float)):
+        lam_text = (f"auto = {lam:.3g} (the paper's value: the noise looked correlated)" if s.get("noise_correlated")
+                    else f"auto = {lam:.3g} (2 x the estimated noise std)")
     rows = [
         ("network", f"{model.dims}D residual U-Net, preset `{t.preset}` (base width {model.unet_config.base_width})"),
         ("channels", str(model.channels)),
@@ -32,7 +35,7 @@ def readme(model, name: str, test_shape: tuple) -> str:
         ("lambda_inv", lam_text),
         ("mask percent", f"{t.mask_percent} %"),
         ("mask replacement", f"{t.replacement} (sigma {t.mask_sigma})"),
-        ("learning rate", f"{t.learning_rate}, halved every {t.lr_halve_every} steps (Adam)"),
+        ("learning rate", f"{t.learning_rate}, {describe(t.lr_schedule, t.lr_halve_every)} (Adam)"),
         ("final loss", _fmt(s.get("final_loss"))),
         ("final validation loss", _fmt(s.get("final_val_loss"))),
         ("D(f) (J-invariance, 0 = blind spot)", _fmt(s.get("invariance_D"))),

@@ -23,10 +23,10 @@ class TrainSettings:
         self.mask_percent = FloatSpinBox(label="mask %", value=DEFAULTS.mask_percent, min=0.01, max=50, step=0.1,
                                          tooltip="percent of pixels in the masked set J each step (paper: 0.5)")
         self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0 if DEFAULTS.lambda_inv == "auto" else DEFAULTS.lambda_inv, min=0, max=100, step=0.1,
-                                       tooltip="weight of the invariance term (paper: 2)")
+                                       tooltip="weight of the invariance term (paper: 2); used when auto is off")
         self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=DEFAULTS.lambda_inv == "auto",
-                                    tooltip="the paper's bound with the noise level estimated from the image; "
-                                            "often better than 2 on moderately noisy data")
+                                    tooltip="the paper's bound with the noise level estimated from the image (at most 2; "
+                                            "2 where the noise looks correlated)")
         self.patch_size = SpinBox(label="patch size", value=DEFAULTS.patch_size, min=8, max=1024, step=8)
         self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024,
                                   tooltip="patches per step; a value typed here turns auto off")
