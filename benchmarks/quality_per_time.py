@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,14 +88,23 @@ def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str
                                         val_fraction=config.val_fraction)
     trainer = Trainer(training, config, axes=data.axes, device=device, budget=Budget(seconds=seconds))
     setup = time.perf_counter() - t0
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     trainer.train(max_seconds=max(seconds - setup, 1e-3))
+    # CPU seconds per wall second per thread: below about 0.9 something else took the cores
+    share = (time.process_time() - cpu0) / (time.perf_counter() - wall0) / torch_threads()
     model = trainer.to_model(diagnose=False)
     outputs = [model.predict(im, data.axes) for im in data.test]
     return {"data": key, "method": method, "preset": trainer.config.preset, "batch_size": trainer.batch_size,
             "lr_schedule": trainer.config.lr_schedule, "lambda_inv": round(trainer.lambda_inv, 4),
             "settings": settings or {}, "budget_s": seconds, "seed": seed,
             "seconds": round(setup + trainer.seconds, 2), "steps": trainer.step, "psnr": round(score(data, outputs), 3),
-            "device": str(trainer.device)}
+            "device": str(trainer.device), "cpu_share": round(share, 3)}
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, threads: int) -> list[dict]:
@@ -111,7 +121,11 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
         if data.dims == 3:
             cmd += ["--axes", "ZYX"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
+        before, wall0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        share = cpu / (time.perf_counter() - wall0) / (threads or 1)
         if proc.returncode != 0:
             raise RuntimeError(f"CAREamics runner failed:\n{proc.stderr[-3000:]}")
         info = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -120,7 +134,8 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
             outs = [np.load(work / "pred" / f"{snap['checkpoint']:g}s_test{i}.npy") for i in range(len(data.test))]
             rows.append({"data": key, "method": "careamics", "preset": f"N2V {info['careamics_version']}",
                          "budget_s": snap["checkpoint"], "seed": seed, "seconds": snap["seconds"],
-                         "steps": snap["steps"], "psnr": round(score(data, outs), 3)})
+                         "steps": snap["steps"], "psnr": round(score(data, outs), 3),
+                         "cpu_share": round(share, 3)})
     return rows
 
 
