@@ -82,9 +82,7 @@ def main() -> None:
         if args.max_seconds is not None:
             budget = WallClockBudget(t_start, args.max_seconds)
             callbacks.append(budget)
-        careamist = CAREamist(
-            config, work_dir=work_dir, callbacks=callbacks, enable_progress_bar=False
-        )
+        careamist = CAREamist(config, work_dir=work_dir, callbacks=callbacks, enable_progress_bar=False)
         careamist.train(train_data=image)
         train_seconds = time.perf_counter() - t_start
         steps = int(careamist.trainer.global_step)
@@ -105,27 +103,31 @@ def main() -> None:
             outputs.append(np.asarray(predictions[0], dtype=np.float32).squeeze())
         predict_seconds = time.perf_counter() - t_pred
 
-    for target, prediction in zip(targets, outputs):
+    for target, prediction in zip(targets, outputs, strict=True):
         if prediction.shape != target.shape:
             sys.exit(f"prediction shape {prediction.shape} != input {target.shape}")
     if args.predict:
         Path(args.predict_dir).mkdir(parents=True, exist_ok=True)
-        for f, prediction in zip(args.predict, outputs):
+        for f, prediction in zip(args.predict, outputs, strict=True):
             np.save(Path(args.predict_dir) / f"{Path(f).stem}_n2v.npy", prediction)
     else:
         np.save(args.output, outputs[0])
     if args.work_dir is None:  # our own temp dir: drop checkpoints and CSV logs
         shutil.rmtree(work_dir, ignore_errors=True)
 
-    print(json.dumps({
-        "train_seconds": round(train_seconds, 3),
-        "predict_seconds": round(predict_seconds, 3),
-        "steps": steps,
-        "epochs": epochs_run,
-        "epochs_requested": args.epochs,
-        "stopped_by_time_budget": bool(budget and budget.hit),
-        "careamics_version": careamics.__version__,
-    }))
+    print(
+        json.dumps(
+            {
+                "train_seconds": round(train_seconds, 3),
+                "predict_seconds": round(predict_seconds, 3),
+                "steps": steps,
+                "epochs": epochs_run,
+                "epochs_requested": args.epochs,
+                "stopped_by_time_budget": bool(budget and budget.hit),
+                "careamics_version": careamics.__version__,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

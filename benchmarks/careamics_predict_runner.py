@@ -45,8 +45,11 @@ def main() -> None:
         t_imported = time.perf_counter()
         careamist = CAREamist(checkpoint_path=args.checkpoint, work_dir=work_dir, enable_progress_bar=False)
         t_loaded = time.perf_counter()
-        tiles = {} if args.tile_size is None else {
-            "tile_size": (args.tile_size, args.tile_size), "tile_overlap": (args.tile_overlap, args.tile_overlap)}
+        tiles = (
+            {}
+            if args.tile_size is None
+            else {"tile_size": (args.tile_size, args.tile_size), "tile_overlap": (args.tile_overlap, args.tile_overlap)}
+        )
         careamist.predict_to_disk(
             pred_data=Path(args.input_dir).resolve(),
             data_type="tiff",
@@ -60,15 +63,19 @@ def main() -> None:
     if args.work_dir is None:
         shutil.rmtree(work_dir, ignore_errors=True)
     written = sorted(p.name for p in Path(args.output_dir).rglob("*.tif*"))
-    print(json.dumps({
-        "import_seconds": round(t_imported - T_START, 3),
-        "load_seconds": round(t_loaded - t_imported, 3),
-        "predict_seconds": round(t_done - t_loaded, 3),
-        "written": written,
-        "careamics_version": careamics.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }))
+    print(
+        json.dumps(
+            {
+                "import_seconds": round(t_imported - T_START, 3),
+                "load_seconds": round(t_loaded - t_imported, 3),
+                "predict_seconds": round(t_done - t_loaded, 3),
+                "written": written,
+                "careamics_version": careamics.__version__,
+                "torch_version": torch.__version__,
+                "torch_threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,15 @@ class SnapshotClock(Callback):
             t0 = time.perf_counter()
             path = self.folder / f"snapshot_{checkpoint:g}s.ckpt"
             trainer.save_checkpoint(path)
-            self.snapshots.append({"checkpoint": checkpoint, "seconds": round(seconds, 3), "steps": int(trainer.global_step),
-                                   "epochs": int(trainer.current_epoch), "path": str(path)})
+            self.snapshots.append(
+                {
+                    "checkpoint": checkpoint,
+                    "seconds": round(seconds, 3),
+                    "steps": int(trainer.global_step),
+                    "epochs": int(trainer.current_epoch),
+                    "path": str(path),
+                }
+            )
             self.paused += time.perf_counter() - t0
         if not self.pending:
             # same as CAREamist.stop_training(): stop and skip further validation
@@ -78,8 +85,12 @@ def main() -> None:
     parser.add_argument("--predict-dir", required=True)
     parser.add_argument("--work-dir", default=None, help="default: a temp dir, deleted at the end")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--axes", default=None, help="YX, SYX (default by the array's dims) or ZYX for a 3D model "
-                        "(patches of 16 x 64 x 64, batch 2, as the 3D default of napari-noise2same on a CPU)")
+    parser.add_argument(
+        "--axes",
+        default=None,
+        help="YX, SYX (default by the array's dims) or ZYX for a 3D model "
+        "(patches of 16 x 64 x 64, batch 2, as the 3D default of napari-noise2same on a CPU)",
+    )
     args = parser.parse_args()
 
     image = np.load(args.input).astype(np.float32)
@@ -115,8 +126,10 @@ def main() -> None:
         targets = [np.load(f).astype(np.float32) for f in args.predict]
         for snap in clock.snapshots:
             t0 = time.perf_counter()
-            for f, target in zip(args.predict, targets):
-                predictions, _ = careamist.predict(target, checkpoint=snap["path"], axes="ZYX" if axes == "ZYX" else "YX")
+            for f, target in zip(args.predict, targets, strict=True):
+                predictions, _ = careamist.predict(
+                    target, checkpoint=snap["path"], axes="ZYX" if axes == "ZYX" else "YX"
+                )
                 prediction = np.asarray(predictions[0], dtype=np.float32).squeeze()
                 if prediction.shape != target.shape:
                     sys.exit(f"prediction shape {prediction.shape} != input {target.shape}")
@@ -125,15 +138,21 @@ def main() -> None:
 
     if args.work_dir is None:
         shutil.rmtree(work_dir, ignore_errors=True)
-    print(json.dumps({
-        "snapshots": clock.snapshots,
-        "train_seconds": round(train_seconds, 3),
-        "first_batch_seconds": None if clock.first_batch_seconds is None else round(clock.first_batch_seconds, 3),
-        "snapshot_pause_seconds": round(clock.paused, 3),
-        "careamics_version": careamics.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }))
+    print(
+        json.dumps(
+            {
+                "snapshots": clock.snapshots,
+                "train_seconds": round(train_seconds, 3),
+                "first_batch_seconds": None
+                if clock.first_batch_seconds is None
+                else round(clock.first_batch_seconds, 3),
+                "snapshot_pause_seconds": round(clock.paused, 3),
+                "careamics_version": careamics.__version__,
+                "torch_version": torch.__version__,
+                "torch_threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def crops(images, size: int = 256) -> list[np.ndarray]:
     for im in images:
         for y in range(0, im.shape[0] - size + 1, size):
             for x in range(0, im.shape[1] - size + 1, size):
-                out.append(im[y:y + size, x:x + size])
+                out.append(im[y : y + size, x : x + size])
     return out
 
 
@@ -117,10 +117,14 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         return None if pair is None else Dataset("FMD confocal FISH", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
     if key == "fmd-photons4":
         pair = poisson_fmd(VERY_NOISY_PHOTONS, seed)
-        return None if pair is None else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+        return (
+            None if pair is None else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+        )
     if key == "fmd-correlated":
         pair = correlated_fmd(seed=seed)
-        return None if pair is None else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+        return (
+            None if pair is None else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+        )
     if key in ("set12", "set12-sigma50"):
         sigma = 25.0 if key == "set12" else 50.0
         images = set12(sigma, seed=seed)

@@ -1,8 +1,10 @@
 """How responsive napari stays while the plugin trains and denoises.
 
-The main thread runs Qt's own event loop, as in napari; a 10 ms QTimer runs on it from the moment the Train click has been handled
+The main thread runs Qt's own event loop, as in napari; a 10 ms QTimer runs on it from the moment
+the Train click has been handled
 until the denoised layer is in the viewer; the longest gap between its ticks is the longest
-time the GUI could not react.  The click's own handling time is printed separately.  Run under a display (xvfb-run -a python benchmarks/gui_responsiveness.py).
+time the GUI could not react.  The click's own handling time is printed separately.  Run under a
+display (xvfb-run -a python benchmarks/gui_responsiveness.py).
 """
 
 from __future__ import annotations
@@ -53,10 +55,14 @@ def main(seconds: float = 20.0, preset: str | None = None) -> None:
     if "--debug" in sys.argv:
         print("t0", t0)
     steps = widget.trainer.step
-    print(f"preset {widget.preset.value}: {steps} steps in {seconds:.0f} s of training plus the final denoising; "
-          f"{len(ticks)} timer ticks")
-    print(f"main-thread gap between 10 ms ticks: median {np.median(gaps):.1f} ms, 99th percentile "
-          f"{np.percentile(gaps, 99):.1f} ms, longest {gaps.max():.1f} ms")
+    print(
+        f"preset {widget.preset.value}: {steps} steps in {seconds:.0f} s of training plus the final denoising; "
+        f"{len(ticks)} timer ticks"
+    )
+    print(
+        f"main-thread gap between 10 ms ticks: median {np.median(gaps):.1f} ms, 99th percentile "
+        f"{np.percentile(gaps, 99):.1f} ms, longest {gaps.max():.1f} ms"
+    )
     viewer.close()
 
 

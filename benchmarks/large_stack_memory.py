@@ -4,7 +4,8 @@ Writes a synthetic uint16 ZYX stack of about ``--gb`` GiB (noisy blobs, written 
 plane, so making it needs little memory), trains a 2D model on it for a few steps, then runs
 ``noise2same predict`` over it, each in a fresh process whose peak resident memory (ru_maxrss)
 is reported.  ``--output zarr`` predicts into a zarr store instead (the out-of-core path of
-overlapping dask chunks, engine/chunked.py); ``both`` runs both.  ``--lazy`` forces the lazy path (as on a machine whose free memory is less than
+overlapping dask chunks, engine/chunked.py); ``both`` runs both.
+``--lazy`` forces the lazy path (as on a machine whose free memory is less than
 4x the file: ``io.images.LAZY_MEMORY_FRACTION``); ``--eager`` reads the file whole, for comparison.
 
     python benchmarks/large_stack_memory.py --gb 2 --lazy
@@ -52,8 +53,15 @@ def make_stack(path: Path, gib: float, size: int = 2048, seed: int = 0) -> tuple
             yield (poisson_gaussian(clean, photons=20, seed=z) * 2000 + 100).clip(0, 65535).astype(np.uint16)
 
     shape = (planes, size, size)
-    tifffile.imwrite(path, plane_iter(), shape=shape, dtype=np.uint16, imagej=True,
-                     resolution=(1 / 0.1, 1 / 0.1), metadata={"axes": "ZYX", "spacing": 0.3, "unit": "um"})
+    tifffile.imwrite(
+        path,
+        plane_iter(),
+        shape=shape,
+        dtype=np.uint16,
+        imagej=True,
+        resolution=(1 / 0.1, 1 / 0.1),
+        metadata={"axes": "ZYX", "spacing": 0.3, "unit": "um"},
+    )
     return shape
 
 
@@ -73,7 +81,9 @@ def main():
     mode.add_argument("--eager", action="store_true", help="force reading the file whole")
     p.add_argument("--steps", type=int, default=30, help="training steps (default 30)")
     p.add_argument("--workdir", help="where the stack goes (default: a temporary folder)")
-    p.add_argument("--output", choices=("tiff", "zarr", "both"), default="tiff", help="what predict writes (default tiff)")
+    p.add_argument(
+        "--output", choices=("tiff", "zarr", "both"), default="tiff", help="what predict writes (default tiff)"
+    )
     args = p.parse_args()
     lazy = True if args.lazy else False if args.eager else None
     import psutil
@@ -84,9 +94,11 @@ def main():
         t0 = time.perf_counter()
         shape = make_stack(stack, args.gb)
         size = stack.stat().st_size
-        print(f"stack {shape} uint16, {size / 2**30:.2f} GiB, written in {time.perf_counter() - t0:.0f} s; "
-              f"available memory {psutil.virtual_memory().available / 2**30:.1f} GiB; reading: "
-              f"{'lazy' if lazy else 'eager' if lazy is False else 'automatic'}")
+        print(
+            f"stack {shape} uint16, {size / 2**30:.2f} GiB, written in {time.perf_counter() - t0:.0f} s; "
+            f"available memory {psutil.virtual_memory().available / 2**30:.1f} GiB; reading: "
+            f"{'lazy' if lazy else 'eager' if lazy is False else 'automatic'}"
+        )
         model = tmp / "m.n2s"
         train = run(["train", str(stack), "-o", str(model), "--steps", str(args.steps), "--seed", "0"], lazy)
         print(f"train {args.steps} steps: {train['seconds']:.0f} s, peak RSS {train['peak_mib']:.0f} MiB")
@@ -95,10 +107,16 @@ def main():
             target = str(tmp / "out") if kind == "tiff" else str(out)
             (tmp / "out").mkdir(exist_ok=True)
             predict = run(["predict", "-m", str(model), str(stack), "-o", target], lazy)
-            written = out.stat().st_size if kind == "tiff" else sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-            print(f"predict to {kind}: {predict['seconds']:.0f} s ({np.prod(shape) / predict['seconds'] / 1e6:.1f} Mpx/s), "
-                  f"peak RSS {predict['peak_mib']:.0f} MiB, output {written / 2**30:.2f} GiB float32 on disk")
+            written = (
+                out.stat().st_size if kind == "tiff" else sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+            )
+            print(
+                f"predict to {kind}: {predict['seconds']:.0f} s "
+                f"({np.prod(shape) / predict['seconds'] / 1e6:.1f} Mpx/s), "
+                f"peak RSS {predict['peak_mib']:.0f} MiB, output {written / 2**30:.2f} GiB float32 on disk"
+            )
             shutil.rmtree(out) if out.is_dir() else os.remove(out)
+
 
 if __name__ == "__main__":
     main()

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, set12  # noqa: E402
+from common import fmd_pair, set12
 
 
 def blur_x(noise: np.ndarray) -> np.ndarray:
@@ -80,8 +80,14 @@ def measure(clean: np.ndarray, add, blur, seed: int) -> dict:
     truth = float(np.sqrt(np.mean(noise**2)) / noisy.std())
     estimate = noise_std(data)
     ratios = correlation(data)
-    return {"truth": truth, "estimate": estimate, "ratio": estimate / truth, "lag_Y": ratios["Y"], "lag_X": ratios["X"],
-            "correlated": max(ratios.values()) > CORRELATED}
+    return {
+        "truth": truth,
+        "estimate": estimate,
+        "ratio": estimate / truth,
+        "lag_Y": ratios["Y"],
+        "lag_X": ratios["X"],
+        "correlated": max(ratios.values()) > CORRELATED,
+    }
 
 
 def main() -> int:
@@ -101,13 +107,18 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- |")
     records = []
     for kind, (add, blur) in KINDS.items():
-        rows = [dict(image=name, kind=kind, **measure(clean, add, blur, seed=i)) for i, (name, clean) in enumerate(images)]
+        rows = [
+            dict(image=name, kind=kind, **measure(clean, add, blur, seed=i)) for i, (name, clean) in enumerate(images)
+        ]
         records += rows
         r = np.array([row["ratio"] for row in rows])
         fmd = next((f"{row['ratio']:.2f}" for row in rows if row["image"] == "FMD"), "")
-        print(f"| {kind} | {np.median(r):.2f} ({r.min():.2f}-{r.max():.2f}) | {fmd} | "
-              f"{np.median([x['lag_Y'] for x in rows]):.2f}, {np.median([x['lag_X'] for x in rows]):.2f} | "
-              f"{sum(x['correlated'] for x in rows)} of {len(rows)} |", flush=True)
+        print(
+            f"| {kind} | {np.median(r):.2f} ({r.min():.2f}-{r.max():.2f}) | {fmd} | "
+            f"{np.median([x['lag_Y'] for x in rows]):.2f}, {np.median([x['lag_X'] for x in rows]):.2f} | "
+            f"{sum(x['correlated'] for x in rows)} of {len(rows)} |",
+            flush=True,
+        )
     if pair is not None:  # real noise: FMD's single frame against its 50-frame mean
         from napari_noise2same.engine import TrainingData
         from napari_noise2same.engine.noise import CORRELATED, correlation, noise_std
@@ -116,12 +127,21 @@ def main() -> int:
         data = TrainingData.from_arrays([noisy], "YX", val_fraction=0)
         truth = float(np.sqrt(np.mean((noisy - clean) ** 2)) / noisy.std())
         ratios = correlation(data)
-        row = {"image": "FMD", "kind": "real (FMD frame - 50-frame mean)", "truth": truth, "estimate": noise_std(data),
-               "lag_Y": ratios["Y"], "lag_X": ratios["X"], "correlated": max(ratios.values()) > CORRELATED}
+        row = {
+            "image": "FMD",
+            "kind": "real (FMD frame - 50-frame mean)",
+            "truth": truth,
+            "estimate": noise_std(data),
+            "lag_Y": ratios["Y"],
+            "lag_X": ratios["X"],
+            "correlated": max(ratios.values()) > CORRELATED,
+        }
         row["ratio"] = row["estimate"] / truth
         records.append(row)
-        print(f"| real: FMD's frame against its 50-frame mean | | {row['ratio']:.2f} | {row['lag_Y']:.2f}, "
-              f"{row['lag_X']:.2f} | {'yes' if row['correlated'] else 'no'} |")
+        print(
+            f"| real: FMD's frame against its 50-frame mean | | {row['ratio']:.2f} | {row['lag_Y']:.2f}, "
+            f"{row['lag_X']:.2f} | {'yes' if row['correlated'] else 'no'} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(records, indent=1))
     return 0

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATA, load_png, psnr  # noqa: E402
+from common import DATA, load_png, psnr
 
 SIGMA = 25.0
 
@@ -48,8 +48,13 @@ def main() -> int:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=30.0, help="training time (default 30)")
     budget.add_argument("--steps", type=int, help="training steps instead of a time")
-    p.add_argument("--eval-minutes", type=float, nargs="*", default=[],
-                   help="also score at these training minutes (the clock stops while scoring)")
+    p.add_argument(
+        "--eval-minutes",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also score at these training minutes (the clock stops while scoring)",
+    )
     p.add_argument("--auto", action="store_true", help="this package's defaults instead of the official settings")
     p.add_argument("--device", default="auto")
     p.add_argument("--test-images", type=int, help="score only the first N test images (quick checks)")
@@ -59,10 +64,10 @@ def main() -> int:
     args = p.parse_args()
 
     import torch
+    from training_throughput import machine_facts, print_facts, resolve_device_name
 
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget
-    from training_throughput import machine_facts, print_facts, resolve_device_name
 
     train = noisy_set(DATA / "train400", seed=0)
     test = noisy_set(DATA / "bsd68", seed=1, limit=args.test_images)
@@ -75,19 +80,31 @@ def main() -> int:
     if args.auto:
         config = TrainConfig(seed=args.seed)
     else:
-        config = TrainConfig(preset="paper", batch_size=64, patch_size=64, mask_percent=0.5, lambda_inv=2.0,
-                             replacement="gaussian", learning_rate=4e-4, lr_schedule="step", lr_halve_every=5000,
-                             seed=args.seed)
+        config = TrainConfig(
+            preset="paper",
+            batch_size=64,
+            patch_size=64,
+            mask_percent=0.5,
+            lambda_inv=2.0,
+            replacement="gaussian",
+            learning_rate=4e-4,
+            lr_schedule="step",
+            lr_halve_every=5000,
+            seed=args.seed,
+        )
     seconds = None if args.steps else args.minutes * 60
     data = TrainingData.from_arrays(train[0], "YX", patch_size=config.patch_size, val_fraction=config.val_fraction)
     trainer = Trainer(data, config, axes="YX", device=device, budget=Budget(args.steps, seconds))
-    print(f"training: {len(train[0])} images, '{trainer.config.preset}' network, batch {trainer.batch_size} of "
-          f"{'x'.join(map(str, data.patch_size))}, {trainer.config.lr_schedule} schedule, on {trainer.device}; "
-          f"noisy test input {np.mean([psnr(c, n) for n, c in zip(*test)]):.2f} dB", flush=True)
+    print(
+        f"training: {len(train[0])} images, '{trainer.config.preset}' network, batch {trainer.batch_size} of "
+        f"{'x'.join(map(str, data.patch_size))}, {trainer.config.lr_schedule} schedule, on {trainer.device}; "
+        f"noisy test input {np.mean([psnr(c, n) for n, c in zip(*test, strict=True)]):.2f} dB",
+        flush=True,
+    )
 
     def evaluate() -> float:
         model = trainer.to_model(diagnose=False, validate=False)
-        return float(np.mean([psnr(c, model.predict(n, "YX")) for n, c in zip(*test)]))
+        return float(np.mean([psnr(c, model.predict(n, "YX")) for n, c in zip(*test, strict=True)]))
 
     marks = []
     for minutes in sorted(m for m in args.eval_minutes if seconds is None or m * 60 < seconds):
@@ -99,15 +116,28 @@ def main() -> int:
     else:
         trainer.train(max_seconds=max(seconds - trainer.seconds, 1e-3))
     final = evaluate()
-    print(f"\nBSD68 sigma 25: {final:.2f} dB after {trainer.step} steps in {trainer.seconds / 60:.1f} min of "
-          f"training (paper 27.95 dB; official notebook 28.04)")
+    print(
+        f"\nBSD68 sigma 25: {final:.2f} dB after {trainer.step} steps in {trainer.seconds / 60:.1f} min of "
+        f"training (paper 27.95 dB; official notebook 28.04)"
+    )
     if args.output:
         trainer.to_model().save(args.output)
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": facts, "settings": trainer.config.to_dict(), "steps": trainer.step,
-            "train_seconds": trainer.seconds, "psnr": final, "marks": marks, "test_images": len(test[0]),
-            "threads": torch.get_num_threads()}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": facts,
+                    "settings": trainer.config.to_dict(),
+                    "steps": trainer.step,
+                    "train_seconds": trainer.seconds,
+                    "psnr": final,
+                    "marks": marks,
+                    "test_images": len(test[0]),
+                    "threads": torch.get_num_threads(),
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12  # noqa: E402
-from training_throughput import machine_facts, print_facts, resolve_device_name, write_json  # noqa: E402
+from common import fmd_pair, psnr, set12
+from training_throughput import machine_facts, print_facts, resolve_device_name, write_json
 
 N2V_RUNNER = Path(__file__).parent / "careamics_n2v_runner.py"
 PREDICT_RUNNER = Path(__file__).parent / "careamics_predict_runner.py"
@@ -56,13 +56,19 @@ def make_images(n: int = 8, size: int = 512, seed: int = 0) -> list[tuple[str, n
     if pair is not None and min(pair[0].shape) >= size:
         pool.append(("fmd_confocal_fish", pair[0][:size, :size], pair[1][:size, :size]))
     s12 = set12(25.0, seed=seed) or []
-    pool += [(f"set12_{name}", noisy[:size, :size], clean[:size, :size])
-             for name, noisy, clean in s12 if min(noisy.shape) >= size]
+    pool += [
+        (f"set12_{name}", noisy[:size, :size], clean[:size, :size])
+        for name, noisy, clean in s12
+        if min(noisy.shape) >= size
+    ]
     half = [(name, noisy, clean) for name, noisy, clean in s12 if noisy.shape == (size // 2, size // 2)]
     k = 0
     while half and len(pool) < n:  # 2 x 2 mosaics of the small images, in turn
         four = [half[(4 * k + i) % len(half)] for i in range(4)]
-        mosaic = lambda j: np.block([[four[0][j], four[1][j]], [four[2][j], four[3][j]]])  # noqa: E731
+
+        def mosaic(j, four=four):
+            return np.block([[four[0][j], four[1][j]], [four[2][j], four[3][j]]])
+
         pool.append((f"set12_mosaic_{'_'.join(f[0] for f in four)}", mosaic(1), mosaic(2)))
         k += 1
     if len(pool) < n:
@@ -125,7 +131,7 @@ def import_offenders(cmd: list[str], top: int = 12) -> tuple[list, list]:
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cumulative_us, name = line[len("import time:"):].split("|", 2)
+        self_us, cumulative_us, name = line[len("import time:") :].split("|", 2)
         depth = (len(name) - len(name.lstrip(" "))) // 2
         rows.append((name.strip(), int(self_us) / 1000, int(cumulative_us) / 1000, depth))
     packages = sorted((r for r in rows if "." not in r[0]), key=lambda r: -r[2])[:top]
@@ -141,7 +147,9 @@ def main() -> int:
     p.add_argument("--careamics-python", help="python of a virtualenv with careamics==0.3.0")
     p.add_argument("--train-seconds", type=float, default=30.0, help="training time of each model (default 30)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each command; the median is reported (default 3)")
-    p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"our preset (default {DEFAULT_PRESET})")
+    p.add_argument(
+        "--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"our preset (default {DEFAULT_PRESET})"
+    )
     p.add_argument("--images", type=int, default=8, help="number of images (default 8)")
     p.add_argument("--size", type=int, default=512, help="image side (default 512)")
     p.add_argument("--device", default="cpu", help="our --device for training and predict (default cpu)")
@@ -174,12 +182,16 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
     for name, noisy, _ in images:
         tifffile.imwrite(in_dir / f"{name}.tif", noisy)
     noisy_psnr = statistics.mean(psnr(c, n) for _, n, c in images)
-    print(f"\n{len(images)} images of {args.size} x {args.size} in {in_dir}: {', '.join(n for n, _, _ in images)}"
-          f" (noisy PSNR {noisy_psnr:.2f} dB)")
+    print(
+        f"\n{len(images)} images of {args.size} x {args.size} in {in_dir}: {', '.join(n for n, _, _ in images)}"
+        f" (noisy PSNR {noisy_psnr:.2f} dB)"
+    )
 
     print(f"training ours ('{args.preset}', {args.train_seconds:g} s) ...", flush=True)
     config = TrainConfig(preset=args.preset, seed=args.seed)
-    data = TrainingData.from_arrays([n for _, n, _ in images], "YX", patch_size=config.patch_size, val_fraction=config.val_fraction)
+    data = TrainingData.from_arrays(
+        [n for _, n, _ in images], "YX", patch_size=config.patch_size, val_fraction=config.val_fraction
+    )
     trainer = Trainer(data, config, axes="YX", device=device)
     trainer.train(max_seconds=args.train_seconds)
     model_path = tmp / "model.n2s"
@@ -189,8 +201,13 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
     n2s = noise2same_command()
     results = {}
     print(f"\nours: {' '.join(n2s)} predict -m model.n2s IN -o OUT --device {device}")
-    ours = repeat(lambda i: n2s + ["predict", "-m", str(model_path), str(in_dir), "-o", str(tmp / f"ours_{i}"),
-                                   "--device", device], args.repeats, "noise2same predict")
+    ours = repeat(
+        lambda i: (
+            n2s + ["predict", "-m", str(model_path), str(in_dir), "-o", str(tmp / f"ours_{i}"), "--device", device]
+        ),
+        args.repeats,
+        "noise2same predict",
+    )
     ours["psnr"] = score_outputs(tmp / "ours_0", images, "_denoised.tif")
     results["noise2same predict"] = ours
 
@@ -198,9 +215,13 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
     startup = {
         "noise2same info": repeat(lambda i: n2s + ["info", str(model_path)], args.repeats, "noise2same info"),
         "noise2same --version": repeat(lambda i: n2s + ["--version"], args.repeats, "noise2same --version"),
-        "python -c 'import torch'": repeat(lambda i: [sys.executable, "-c", "import torch"], args.repeats, "import torch"),
+        "python -c 'import torch'": repeat(
+            lambda i: [sys.executable, "-c", "import torch"], args.repeats, "import torch"
+        ),
     }
-    packages, by_self = import_offenders(n2s + ["predict", "-m", str(model_path), str(in_dir), "-o", str(tmp / "importtime")])
+    packages, by_self = import_offenders(
+        n2s + ["predict", "-m", str(model_path), str(in_dir), "-o", str(tmp / "importtime")]
+    )
     payload["imports"] = {"packages_cumulative_ms": packages, "modules_self_ms": by_self}
 
     if args.careamics_python:
@@ -208,40 +229,74 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
         stack = np.stack([n for _, n, _ in images])
         np.save(tmp / "train.npy", stack)
         work = tmp / "careamics"
-        cmd = [args.careamics_python, str(N2V_RUNNER), "--input", str(tmp / "train.npy"), "--output", str(tmp / "c_out.npy"),
-               "--epochs", "100000", "--max-seconds", str(args.train_seconds), "--work-dir", str(work), "--seed", str(args.seed)]
+        cmd = [
+            args.careamics_python,
+            str(N2V_RUNNER),
+            "--input",
+            str(tmp / "train.npy"),
+            "--output",
+            str(tmp / "c_out.npy"),
+            "--epochs",
+            "100000",
+            "--max-seconds",
+            str(args.train_seconds),
+            "--work-dir",
+            str(work),
+            "--seed",
+            str(args.seed),
+        ]
         _, proc = timed(cmd)
         info = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"  {info['steps']} steps in {info['train_seconds']:.1f} s (careamics {info['careamics_version']})")
         ckpt = work / "final_weights.ckpt"
-        theirs = repeat(lambda i: [args.careamics_python, str(PREDICT_RUNNER), "--checkpoint", str(ckpt), "--input-dir", str(in_dir),
-                                   "--output-dir", str(tmp / f"careamics_{i}")], args.repeats, "CAREamics predict")
+        theirs = repeat(
+            lambda i: [
+                args.careamics_python,
+                str(PREDICT_RUNNER),
+                "--checkpoint",
+                str(ckpt),
+                "--input-dir",
+                str(in_dir),
+                "--output-dir",
+                str(tmp / f"careamics_{i}"),
+            ],
+            args.repeats,
+            "CAREamics predict",
+        )
         theirs["inside"] = json.loads(theirs["last_stdout"].strip().splitlines()[-1])
         theirs["train"] = info
         theirs["psnr"] = score_outputs(tmp / "careamics_0", images, ".tif*")
         results["CAREamics predict_to_disk"] = theirs
         startup["python -c 'import careamics'"] = repeat(
-            lambda i: [args.careamics_python, "-c", "import careamics"], args.repeats, "import careamics")
+            lambda i: [args.careamics_python, "-c", "import careamics"], args.repeats, "import careamics"
+        )
 
     n = len(images)
-    print(f"\nwhole command, {n} images of {args.size} x {args.size}, {args.repeats} run(s) each (wall clock, start-up included)")
+    print(
+        f"\nwhole command, {n} images of {args.size} x {args.size}, {args.repeats} run(s) each "
+        "(wall clock, start-up included)"
+    )
     print(f"{'command':<28} {'first s':>8} {'median s':>9} {'s / image':>10} {'mean PSNR dB':>12}")
     for name, r in results.items():
         score = statistics.mean(r["psnr"]) if r.get("psnr") else None
-        print(f"{name:<28} {r['first_s']:8.2f} {r['median_s']:9.2f} {r['median_s'] / n:10.3f} "
-              + (f"{score:12.2f}" if score is not None else f"{'n/a':>12}"))
+        print(
+            f"{name:<28} {r['first_s']:8.2f} {r['median_s']:9.2f} {r['median_s'] / n:10.3f} "
+            + (f"{score:12.2f}" if score is not None else f"{'n/a':>12}")
+        )
     if len(results) == 2:
         ratio = results["CAREamics predict_to_disk"]["median_s"] / ours["median_s"]
         inside = results["CAREamics predict_to_disk"]["inside"]
-        print(f"CAREamics / ours: {ratio:.2f}x (CAREamics inside its process: import {inside['import_seconds']:.1f} s, "
-              f"load {inside['load_seconds']:.1f} s, predict {inside['predict_seconds']:.1f} s)")
+        print(
+            f"CAREamics / ours: {ratio:.2f}x (CAREamics inside its process: import {inside['import_seconds']:.1f} s, "
+            f"load {inside['load_seconds']:.1f} s, predict {inside['predict_seconds']:.1f} s)"
+        )
         payload["ratio_careamics_over_ours"] = ratio
     print(f"\n{'start-up':<30} {'first s':>8} {'median s':>9}")
     for name, r in startup.items():
         print(f"{name:<30} {r['first_s']:8.2f} {r['median_s']:9.2f}")
     print("\nslowest imports of noise2same predict (PYTHONPROFILEIMPORTTIME, one run):")
     print(f"{'package (first import)':<44} {'cumulative ms':>13}      {'module':<44} {'self ms':>8}")
-    for (a, _, cum, _), (b, own, _, _) in zip(packages, by_self):
+    for (a, _, cum, _), (b, own, _, _) in zip(packages, by_self, strict=False):
         print(f"{a[:44]:<44} {cum:13.0f}      {b[:44]:<44} {own:8.0f}")
 
     for r in list(results.values()) + list(startup.values()):

@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from training_throughput import (  # noqa: E402
+from training_throughput import (
     child_env,
     fmt,
     machine_facts,
@@ -69,7 +69,7 @@ def synthetic_input(shape: tuple[int, ...], seed: int = 0):
 
     base_shape = (256, 256) if len(shape) == 2 else (min(16, shape[0]), 256, 256)
     base = poisson_gaussian(synthetic_cells(base_shape, seed=seed), photons=20, seed=seed)
-    reps = [math.ceil(s / b) for s, b in zip(shape, base_shape)]
+    reps = [math.ceil(s / b) for s, b in zip(shape, base_shape, strict=False)]
     return np.ascontiguousarray(np.tile(base, reps)[tuple(slice(0, s) for s in shape)], dtype=np.float32)
 
 
@@ -103,7 +103,8 @@ def tile_plan(spatial, tile_size, base_width: int, dims: int):
     from napari_noise2same.engine.tiling import padded_shape, tile_overlap, tile_shape, tile_starts
 
     tiles = tile_shape(tuple(tile_size) if isinstance(tile_size, list) else tile_size, spatial, base_width, dims)
-    starts = [tile_starts(s, t, o) for s, t, o in zip(padded_shape(spatial), tiles, tile_overlap(None, tiles))]
+    spans = zip(padded_shape(spatial), tiles, tile_overlap(None, tiles), strict=True)
+    starts = [tile_starts(s, t, o) for s, t, o in spans]
     return tiles, math.prod(len(s) for s in starts)
 
 
@@ -128,7 +129,9 @@ def child(spec: dict) -> dict:
     times = []
     for _ in range(spec["repeats"]):
         t0 = time.perf_counter()
-        out = model.predict(image, spec["axes"], tile_size=tuple(tile) if isinstance(tile, list) else tile, tta=spec["tta"])
+        out = model.predict(
+            image, spec["axes"], tile_size=tuple(tile) if isinstance(tile, list) else tile, tta=spec["tta"]
+        )
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
@@ -157,9 +160,11 @@ def build_cases(args, base_width: dict) -> list[dict]:
     groups = [("2D model", "2d", "YX", small, args.tile_sizes), ("2D model", "2d", "YX", large, args.tile_sizes)]
     if not args.skip_volume:
         probe = (min(16, args.volume_depth), min(256, args.volume_size), min(256, args.volume_size))
-        groups += [("3D model (probe)", "3d", "ZYX", probe, ["auto"]),
-                   ("3D model", "3d", "ZYX", volume, args.volume_tiles),
-                   ("2D model, plane by plane", "2d", "ZYX", volume, args.plane_tiles)]
+        groups += [
+            ("3D model (probe)", "3d", "ZYX", probe, ["auto"]),
+            ("3D model", "3d", "ZYX", volume, args.volume_tiles),
+            ("2D model, plane by plane", "2d", "ZYX", volume, args.plane_tiles),
+        ]
     cases = []
     for label, model, axes, shape, tiles in groups:
         dims = 2 if model == "2d" else 3
@@ -174,8 +179,19 @@ def build_cases(args, base_width: dict) -> list[dict]:
                 continue
             seen.add(plan)
             for tta in ttas:
-                cases.append({"label": label, "model": model, "axes": axes, "shape": list(shape), "tile": tile,
-                              "tile_size": tile_size, "tiles": list(plan[0]), "n_tiles": plan[1], "tta": tta})
+                cases.append(
+                    {
+                        "label": label,
+                        "model": model,
+                        "axes": axes,
+                        "shape": list(shape),
+                        "tile": tile,
+                        "tile_size": tile_size,
+                        "tiles": list(plan[0]),
+                        "n_tiles": plan[1],
+                        "tta": tta,
+                    }
+                )
     return cases
 
 
@@ -198,26 +214,53 @@ def main() -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
-    p.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"network preset (default {DEFAULT_PRESET})")
+    p.add_argument(
+        "--preset", choices=list(PRESETS), default=DEFAULT_PRESET, help=f"network preset (default {DEFAULT_PRESET})"
+    )
     p.add_argument("--train-steps", type=int, default=5, help="training steps of each model (default 5)")
     p.add_argument("--small-size", type=int, default=512, help="side of the small image (default 512)")
     p.add_argument("--large-size", type=int, default=2048, help="side of the large image (default 2048)")
     p.add_argument("--volume-depth", type=int, default=64, help="planes of the volume (default 64)")
     p.add_argument("--volume-size", type=int, default=1024, help="Y and X size of the volume (default 1024)")
     p.add_argument("--skip-volume", action="store_true", help="only the 2D images")
-    p.add_argument("--tile-sizes", nargs="+", default=["whole", "512", "256"],
-                   help="2D tilings: whole, auto or a side in px (default: whole 512 256)")
-    p.add_argument("--plane-tiles", nargs="+", default=["whole"],
-                   help="2D tilings for the volume plane by plane (default: whole; e.g. whole 256)")
-    p.add_argument("--volume-tiles", nargs="+", default=["auto"],
-                   help="3D tilings: auto, whole or ZxYxX, e.g. 32x512x512 (default: auto = the predictor's own choice, 64x256x256 tiles)")
-    p.add_argument("--tta", choices=("both", "off", "on"), default="both", help="with and/or without TTA (default both)")
+    p.add_argument(
+        "--tile-sizes",
+        nargs="+",
+        default=["whole", "512", "256"],
+        help="2D tilings: whole, auto or a side in px (default: whole 512 256)",
+    )
+    p.add_argument(
+        "--plane-tiles",
+        nargs="+",
+        default=["whole"],
+        help="2D tilings for the volume plane by plane (default: whole; e.g. whole 256)",
+    )
+    p.add_argument(
+        "--volume-tiles",
+        nargs="+",
+        default=["auto"],
+        help="3D tilings: auto, whole or ZxYxX, e.g. 32x512x512 "
+        "(default: auto = the predictor's own choice, 64x256x256 tiles)",
+    )
+    p.add_argument(
+        "--tta", choices=("both", "off", "on"), default="both", help="with and/or without TTA (default both)"
+    )
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case, fewer for slow cases (default 3)")
-    p.add_argument("--max-estimate", type=float, default=900.0,
-                   help="skip cases expected to take longer than this many seconds per call (default 900; 'inf': none)")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads in each case (default: torch's choice)")
-    p.add_argument("--omp-wait-policy", choices=("default", "passive", "active"), default="default",
-                   help="OMP_WAIT_POLICY of the case processes (default: inherited)")
+    p.add_argument(
+        "--max-estimate",
+        type=float,
+        default=900.0,
+        help="skip cases expected to take longer than this many seconds per call (default 900; 'inf': none)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads in each case (default: torch's choice)"
+    )
+    p.add_argument(
+        "--omp-wait-policy",
+        choices=("default", "passive", "active"),
+        default="default",
+        help="OMP_WAIT_POLICY of the case processes (default: inherited)",
+    )
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -246,8 +289,13 @@ def main() -> int:
         choices = [((args.small_size,) * 2, "2D model", 2), ((args.large_size,) * 2, "2D model", 2)]
         if not args.skip_volume:
             choices += [(volume, "3D model", 3), ((args.volume_size,) * 2, "2D model per plane", 2)]
-        print("\npredict()'s own choice (tile_size=None): " + "; ".join(
-            f"{'x'.join(map(str, s))} with the {m}: {auto_choice(s, d, PRESETS[args.preset])}" for s, m, d in choices))
+        print(
+            "\npredict()'s own choice (tile_size=None): "
+            + "; ".join(
+                f"{'x'.join(map(str, s))} with the {m}: {auto_choice(s, d, PRESETS[args.preset])}"
+                for s, m, d in choices
+            )
+        )
         print(f"\n{len(cases)} case(s), each in a fresh process\n")
         rates: dict[str, float] = {}  # processed pixels per second, per model, from the last case run
         rows = []
@@ -255,16 +303,32 @@ def main() -> int:
             work = processed_pixels(case)
             estimate = work / rates[case["model"]] if case["model"] in rates else None
             repeats = 1 if estimate is not None and estimate > SLOW_CASE_SECONDS else args.repeats
-            name = (f"{case['label']} {'x'.join(map(str, case['shape']))}, {case['tile']}"
-                    f" ({case['n_tiles']} tile(s) of {'x'.join(map(str, case['tiles']))}), TTA {'on' if case['tta'] else 'off'}")
+            name = (
+                f"{case['label']} {'x'.join(map(str, case['shape']))}, {case['tile']}"
+                f" ({case['n_tiles']} tile(s) of {'x'.join(map(str, case['tiles']))}),"
+                f" TTA {'on' if case['tta'] else 'off'}"
+            )
             if estimate is not None and estimate > args.max_estimate:
                 print(f"skip {name}: expected ~{estimate:.0f} s > --max-estimate {args.max_estimate:g}", flush=True)
                 rows.append({**case, "skipped": f"expected {estimate:.0f} s", "estimate_s": estimate})
                 continue
-            print(f"{name}: " + (f"expected ~{estimate:.1f} s per call x {repeats}" if estimate is not None else "no estimate yet")
-                  + " ...", flush=True)
-            r = run_child(script, {**case, "model_path": str(paths[case["model"]]), "device": device, "repeats": repeats,
-                                   "threads": args.threads}, env=child_env(args.omp_wait_policy))
+            print(
+                f"{name}: "
+                + (f"expected ~{estimate:.1f} s per call x {repeats}" if estimate is not None else "no estimate yet")
+                + " ...",
+                flush=True,
+            )
+            r = run_child(
+                script,
+                {
+                    **case,
+                    "model_path": str(paths[case["model"]]),
+                    "device": device,
+                    "repeats": repeats,
+                    "threads": args.threads,
+                },
+                env=child_env(args.omp_wait_policy),
+            )
             r.setdefault("label", case["label"])
             r["estimate_s"] = estimate
             rows.append({**case, **r})
@@ -272,22 +336,35 @@ def main() -> int:
                 print(f"  failed: {r['error']}")
                 continue
             rates[case["model"]] = work / (r["warm_s"] or r["first_s"])
-            print(f"  first {r['first_s']:.2f} s" + (f", warm {r['warm_s']:.2f} s" if r["warm_s"] else "")
-                  + f", {r['megapixels_per_s']:.2f} Mpx/s, peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+            print(
+                f"  first {r['first_s']:.2f} s"
+                + (f", warm {r['warm_s']:.2f} s" if r["warm_s"] else "")
+                + f", {r['megapixels_per_s']:.2f} Mpx/s, peak RSS {r['peak_rss_mib']:.0f} MiB",
+                flush=True,
+            )
         payload["cases"] = rows
 
-    print(f"\n{'case':<26} {'shape':>12} {'tiling':>22} {'TTA':>3} {'expected s':>10} {'first s':>8} {'warm s':>7} "
-          f"{'Mpx/s':>7} {'RSS before':>10} {'peak RSS':>8} {'peak CUDA':>9}")
+    print(
+        f"\n{'case':<26} {'shape':>12} {'tiling':>22} {'TTA':>3} {'expected s':>10} {'first s':>8} {'warm s':>7} "
+        f"{'Mpx/s':>7} {'RSS before':>10} {'peak RSS':>8} {'peak CUDA':>9}"
+    )
     for r in rows:
         tiling = f"{r['tile']}: {r['n_tiles']} x {'x'.join(map(str, r['tiles']))}"
-        head = (f"{r['label']:<26} {'x'.join(map(str, r['shape'])):>12} {tiling:>22} {'on' if r['tta'] else 'off':>3} "
-                f"{fmt(r.get('estimate_s'), '10.1f'):>10}")
+        head = (
+            f"{r['label']:<26} {'x'.join(map(str, r['shape'])):>12} {tiling:>22} {'on' if r['tta'] else 'off':>3} "
+            f"{fmt(r.get('estimate_s'), '10.1f'):>10}"
+        )
         if "skipped" in r or "error" in r:
             print(f"{head} {r.get('skipped') or 'failed: ' + r['error']}")
             continue
-        print(f"{head} {r['first_s']:8.2f} {fmt(r['warm_s'], '7.2f'):>7} {r['megapixels_per_s']:7.2f} "
-              f"{r['rss_before_mib']:10.0f} {r['peak_rss_mib']:8.0f} {fmt(r['peak_cuda_mib'], '9.0f'):>9}")
-    print("(MiB; 'RSS before' = model and input loaded, before the first timed call; Mpx/s from the warm time when there is one)")
+        print(
+            f"{head} {r['first_s']:8.2f} {fmt(r['warm_s'], '7.2f'):>7} {r['megapixels_per_s']:7.2f} "
+            f"{r['rss_before_mib']:10.0f} {r['peak_rss_mib']:8.0f} {fmt(r['peak_cuda_mib'], '9.0f'):>9}"
+        )
+    print(
+        "(MiB; 'RSS before' = model and input loaded, before the first timed call; "
+        "Mpx/s from the warm time when there is one)"
+    )
     write_json(args.json, payload)
     return 0
 

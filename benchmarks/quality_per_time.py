@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATASETS, dataset, psnr  # noqa: E402
+from common import DATASETS, dataset, psnr
 
 RUNNER = Path(__file__).parent / "careamics_snapshots_runner.py"
 DEFAULT_PLOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "quality_per_time.png"
@@ -51,14 +51,18 @@ METHODS = ("auto", "tiny", "fast", "paper", "careamics")
 
 
 def score(data, outputs) -> float:
-    return float(np.mean([psnr(c, o) for c, o in zip(data.clean, outputs)]))
+    return float(np.mean([psnr(c, o) for c, o in zip(data.clean, outputs, strict=True)]))
 
 
 def facts(threads: int) -> dict:
     from training_throughput import cpu_model
 
-    return {"cpu": cpu_model(), "usable_cores": len(os.sched_getaffinity(0)), "threads": threads,
-            "load": [round(v, 2) for v in os.getloadavg()]}
+    return {
+        "cpu": cpu_model(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "threads": threads,
+        "load": [round(v, 2) for v in os.getloadavg()],
+    }
 
 
 def parse_settings(items: list[str]) -> dict:
@@ -77,15 +81,25 @@ def parse_settings(items: list[str]) -> dict:
     return out
 
 
-def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str = "cpu",
-             settings: dict | None = None) -> dict:
+def run_ours(
+    data,
+    key: str,
+    method: str,
+    seconds: float,
+    seed: int,
+    device: str = "cpu",
+    settings: dict | None = None,
+    save_to: str | None = None,
+    label: str | None = None,
+) -> dict:
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget
 
     t0 = time.perf_counter()
     config = TrainConfig(dims=data.dims, preset=method, seed=seed, **(settings or {}))
-    training = TrainingData.from_arrays(data.train, data.axes, dims=data.dims, patch_size=config.patch_size,
-                                        val_fraction=config.val_fraction)
+    training = TrainingData.from_arrays(
+        data.train, data.axes, dims=data.dims, patch_size=config.patch_size, val_fraction=config.val_fraction
+    )
     trainer = Trainer(training, config, axes=data.axes, device=device, budget=Budget(seconds=seconds))
     setup = time.perf_counter() - t0
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -93,12 +107,26 @@ def run_ours(data, key: str, method: str, seconds: float, seed: int, device: str
     # CPU seconds per wall second per thread: below about 0.9 something else took the cores
     share = (time.process_time() - cpu0) / (time.perf_counter() - wall0) / torch_threads()
     model = trainer.to_model(diagnose=False)
+    if save_to:
+        Path(save_to).mkdir(parents=True, exist_ok=True)
+        model.save(Path(save_to) / f"{key}_{label or method}_{seconds / 60:g}min_seed{seed}.n2s")
     outputs = [model.predict(im, data.axes) for im in data.test]
-    return {"data": key, "method": method, "preset": trainer.config.preset, "batch_size": trainer.batch_size,
-            "lr_schedule": trainer.config.lr_schedule, "lambda_inv": round(trainer.lambda_inv, 4),
-            "settings": settings or {}, "budget_s": seconds, "seed": seed,
-            "seconds": round(setup + trainer.seconds, 2), "steps": trainer.step, "psnr": round(score(data, outputs), 3),
-            "device": str(trainer.device), "cpu_share": round(share, 3)}
+    return {
+        "data": key,
+        "method": method,
+        "preset": trainer.config.preset,
+        "batch_size": trainer.batch_size,
+        "lr_schedule": trainer.config.lr_schedule,
+        "lambda_inv": round(trainer.lambda_inv, 4),
+        "settings": settings or {},
+        "budget_s": seconds,
+        "seed": seed,
+        "seconds": round(setup + trainer.seconds, 2),
+        "steps": trainer.step,
+        "psnr": round(score(data, outputs), 3),
+        "device": str(trainer.device),
+        "cpu_share": round(share, 3),
+    }
 
 
 def torch_threads() -> int:
@@ -116,8 +144,20 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
         for i, im in enumerate(data.test):
             np.save(work / f"test{i}.npy", im)
             names.append(str(work / f"test{i}.npy"))
-        cmd = [python, str(RUNNER), "--input", str(work / "train.npy"), "--checkpoints", *map(str, budgets),
-               "--predict", *names, "--predict-dir", str(work / "pred"), "--seed", str(seed)]
+        cmd = [
+            python,
+            str(RUNNER),
+            "--input",
+            str(work / "train.npy"),
+            "--checkpoints",
+            *map(str, budgets),
+            "--predict",
+            *names,
+            "--predict-dir",
+            str(work / "pred"),
+            "--seed",
+            str(seed),
+        ]
         if data.dims == 3:
             cmd += ["--axes", "ZYX"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
@@ -132,10 +172,19 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
         rows = []
         for snap in info["snapshots"]:
             outs = [np.load(work / "pred" / f"{snap['checkpoint']:g}s_test{i}.npy") for i in range(len(data.test))]
-            rows.append({"data": key, "method": "careamics", "preset": f"N2V {info['careamics_version']}",
-                         "budget_s": snap["checkpoint"], "seed": seed, "seconds": snap["seconds"],
-                         "steps": snap["steps"], "psnr": round(score(data, outs), 3),
-                         "cpu_share": round(share, 3)})
+            rows.append(
+                {
+                    "data": key,
+                    "method": "careamics",
+                    "preset": f"N2V {info['careamics_version']}",
+                    "budget_s": snap["checkpoint"],
+                    "seed": seed,
+                    "seconds": snap["seconds"],
+                    "steps": snap["steps"],
+                    "psnr": round(score(data, outs), 3),
+                    "cpu_share": round(share, 3),
+                }
+            )
     return rows
 
 
@@ -151,14 +200,28 @@ def run(args) -> int:
     machine = facts(torch.get_num_threads())
     noisy = round(score(data, data.test), 3)
     budgets = [m * 60 for m in sorted(args.minutes)]
-    print(f"{data.name}: noisy input {noisy:.2f} dB; {args.method}; budgets {args.minutes} min; machine {machine}",
-          flush=True)
+    print(
+        f"{data.name}: noisy input {noisy:.2f} dB; {args.method}; budgets {args.minutes} min; machine {machine}",
+        flush=True,
+    )
     for seed in args.seeds:
         if args.method == "careamics":
             rows = run_careamics(data, args.data, args.careamics_python, budgets, seed, args.threads)
         else:
-            rows = [run_ours(data, args.data, args.method, b, seed, args.device, parse_settings(args.set))
-                    for b in budgets]
+            rows = [
+                run_ours(
+                    data,
+                    args.data,
+                    args.method,
+                    b,
+                    seed,
+                    args.device,
+                    parse_settings(args.set),
+                    args.models,
+                    args.label,
+                )
+                for b in budgets
+            ]
         for row in rows:
             row.update(noisy_psnr=noisy, machine=machine, label=args.label or row["method"])
             print(json.dumps(row), flush=True)
@@ -175,8 +238,10 @@ def report(args) -> int:
         cells[(r["data"], r["method"], r["budget_s"])].append(r)
     budgets = sorted({r["budget_s"] for r in rows})
     order = [k for k in DATASETS if any(r["data"] == k for r in rows)]
-    lines = ["| data (noisy input) | method | " + " | ".join(f"{b / 60:g} min" for b in budgets) + " |",
-             "| --- | --- | " + " | ".join("---" for _ in budgets) + " |"]
+    lines = [
+        "| data (noisy input) | method | " + " | ".join(f"{b / 60:g} min" for b in budgets) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in budgets) + " |",
+    ]
     for key in order:
         noisy = next(r["noisy_psnr"] for r in rows if r["data"] == key)
         for method in METHODS:
@@ -204,13 +269,19 @@ def report(args) -> int:
         for b in budgets:
             ours, peer = cells.get((key, "auto", b)), cells.get((key, "careamics", b))
             if ours and peer:
-                fixed = [np.mean([r["psnr"] for r in cells[(key, p, b)]]) for p in ("tiny", "fast", "paper")
-                         if (key, p, b) in cells]
+                fixed = [
+                    np.mean([r["psnr"] for r in cells[(key, p, b)]])
+                    for p in ("tiny", "fast", "paper")
+                    if (key, p, b) in cells
+                ]
                 best = max(fixed) if fixed else None
                 lead = np.mean([r["psnr"] for r in ours]) - np.mean([r["psnr"] for r in peer])
                 gap = None if best is None else np.mean([r["psnr"] for r in ours]) - best
-                leads.append(f"| {dataset_label(key)} | {b / 60:g} min | {lead:+.2f} | "
-                             + ("" if gap is None else f"{gap:+.2f}") + " |")
+                leads.append(
+                    f"| {dataset_label(key)} | {b / 60:g} min | {lead:+.2f} | "
+                    + ("" if gap is None else f"{gap:+.2f}")
+                    + " |"
+                )
     if leads:
         print("\n| data | budget | auto - CAREamics dB | auto - best fixed preset dB |\n| --- | --- | --- | --- |")
         print("\n".join(leads))
@@ -222,8 +293,14 @@ def report(args) -> int:
 
 
 def dataset_label(key: str) -> str:
-    return {"fmd": "FMD confocal", "set12": "Set12 σ25", "fmd-photons4": "FMD, 4 photons", "set12-sigma50": "Set12 σ50",
-            "volume": "3D volume", "fmd-correlated": "FMD, correlated noise"}.get(key, key)
+    return {
+        "fmd": "FMD confocal",
+        "set12": "Set12 σ25",
+        "fmd-photons4": "FMD, 4 photons",
+        "set12-sigma50": "Set12 σ50",
+        "volume": "3D volume",
+        "fmd-correlated": "FMD, correlated noise",
+    }.get(key, key)
 
 
 def plot(cells, order, budgets, path: Path, machine: dict) -> None:
@@ -236,7 +313,7 @@ def plot(cells, order, budgets, path: Path, machine: dict) -> None:
         print("no plot: matplotlib is not installed (pip install 'napari-noise2same[benchmarks]')")
         return
     fig, axes = plt.subplots(1, len(order), figsize=(4.2 * len(order), 3.8), squeeze=False)
-    for ax, key in zip(axes[0], order):
+    for ax, key in zip(axes[0], order, strict=True):
         for method in METHODS:
             xs, ys = [], []
             for b in budgets:
@@ -245,7 +322,9 @@ def plot(cells, order, budgets, path: Path, machine: dict) -> None:
                     xs.append(b / 60)
                     ys.append(np.mean([r["psnr"] for r in got]))
             if xs:
-                style = {"linewidth": 2.5} if method == "auto" else {"linestyle": "--" if method == "careamics" else ":"}
+                style = (
+                    {"linewidth": 2.5} if method == "auto" else {"linestyle": "--" if method == "careamics" else ":"}
+                )
                 ax.plot(xs, ys, marker="o", label="CAREamics N2V" if method == "careamics" else method, **style)
         ax.set_xscale("log")
         ax.set_xticks([b / 60 for b in budgets], [f"{b / 60:g}" for b in budgets])
@@ -272,9 +351,15 @@ def main() -> int:
     r.add_argument("--threads", type=int, help="torch threads (and OMP_NUM_THREADS for CAREamics)")
     r.add_argument("--careamics-python", help="python of a virtual environment with careamics==0.3.0")
     r.add_argument("--device", default="cpu", help="our device (default cpu)")
-    r.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="TrainConfig settings for our runs, e.g. lambda_inv=4 lr_schedule=step")
+    r.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="TrainConfig settings for our runs, e.g. lambda_inv=4 lr_schedule=step",
+    )
     r.add_argument("--label", help="name of this variant in the records (default: the method)")
+    r.add_argument("--models", metavar="DIR", help="save each of our trained models here (.n2s)")
     r.add_argument("--jsonl", required=True)
     r.set_defaults(func=run)
     s = sub.add_parser("report", help="table and plot from the records")

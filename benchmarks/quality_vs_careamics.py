@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12, ssim  # noqa: E402
+from common import fmd_pair, psnr, set12, ssim
 
 RUNNER = Path(__file__).parent / "careamics_n2v_runner.py"
 
@@ -41,7 +41,13 @@ def run_ours(train_images, test_images, seconds, preset, seed, lambda_inv=2.0, a
     model = trainer.to_model(diagnose=False)
     t0 = time.perf_counter()
     outputs = [model.predict(im, "YX") for im in test_images]
-    return outputs, {"preset": preset, "train_seconds": trainer.seconds, "predict_seconds": time.perf_counter() - t0, "steps": trainer.step, "lambda_inv": trainer.lambda_inv}
+    return outputs, {
+        "preset": preset,
+        "train_seconds": trainer.seconds,
+        "predict_seconds": time.perf_counter() - t0,
+        "steps": trainer.step,
+        "lambda_inv": trainer.lambda_inv,
+    }
 
 
 def run_careamics(python, train, test_images, epochs, workdir):
@@ -51,8 +57,18 @@ def run_careamics(python, train, test_images, epochs, workdir):
     for i, im in enumerate(test_images):
         np.save(workdir / f"test{i}.npy", im)
         predict_in.append(str(workdir / f"test{i}.npy"))
-    cmd = [python, str(RUNNER), "--input", str(workdir / "train.npy"), "--output", str(workdir / "out.npy"),
-           "--epochs", str(epochs), "--work-dir", str(workdir / "careamics")]
+    cmd = [
+        python,
+        str(RUNNER),
+        "--input",
+        str(workdir / "train.npy"),
+        "--output",
+        str(workdir / "out.npy"),
+        "--epochs",
+        str(epochs),
+        "--work-dir",
+        str(workdir / "careamics"),
+    ]
     if len(test_images) > 1 or train.ndim == 3:
         cmd += ["--predict", *predict_in, "--predict-dir", str(workdir / "pred")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -71,7 +87,7 @@ def crops(images, size=256):
     for im in images:
         for y in range(0, im.shape[0] - size + 1, size):
             for x in range(0, im.shape[1] - size + 1, size):
-                out.append(im[y:y + size, x:x + size])
+                out.append(im[y : y + size, x : x + size])
     return np.stack(out)
 
 
@@ -79,13 +95,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--careamics-python", help="python of a virtualenv with careamics==0.3.0")
     p.add_argument("--careamics-epochs", type=int, default=40, help="N2V epochs on FMD (default 40 = 160 steps)")
-    p.add_argument("--set12-epochs", type=int, default=6, help="N2V epochs on the Set12 crops (default 6 = about 160 steps)")
+    p.add_argument(
+        "--set12-epochs", type=int, default=6, help="N2V epochs on the Set12 crops (default 6 = about 160 steps)"
+    )
     p.add_argument("--seconds", type=float, default=87.0, help="our training time when CAREamics is not run")
     p.add_argument("--preset", default=None, help="our network preset (default: the package default)")
     p.add_argument("--only", choices=("fmd", "set12"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lambda-inv", nargs="+", default=["2", "auto"],
-                   help="our lambda_inv settings, one run each (default: 2 and auto)")
+    p.add_argument(
+        "--lambda-inv",
+        nargs="+",
+        default=["2", "auto"],
+        help="our lambda_inv settings, one run each (default: 2 and auto)",
+    )
     args = p.parse_args()
 
     datasets = {}
@@ -106,8 +128,17 @@ def main():
 
     rows = []
     for name, (train, test, clean) in datasets.items():
-        rows.append((name, "noisy input", np.mean([psnr(c, n) for c, n in zip(clean, test)]),
-                     np.mean([ssim(c, n) for c, n in zip(clean, test)]), None, None, None))
+        rows.append(
+            (
+                name,
+                "noisy input",
+                np.mean([psnr(c, n) for c, n in zip(clean, test, strict=True)]),
+                np.mean([ssim(c, n) for c, n in zip(clean, test, strict=True)]),
+                None,
+                None,
+                None,
+            )
+        )
         seconds = args.seconds
         if args.careamics_python:
             with tempfile.TemporaryDirectory() as tmp:
@@ -115,20 +146,40 @@ def main():
                 epochs = args.set12_epochs if name.startswith("Set12") else args.careamics_epochs
                 outs, info = run_careamics(args.careamics_python, train_arr, test, epochs, tmp)
             seconds = info["train_seconds"]
-            rows.append((name, f"CAREamics N2V ({epochs} epochs)",
-                         np.mean([psnr(c, o) for c, o in zip(clean, outs)]), np.mean([ssim(c, o) for c, o in zip(clean, outs)]),
-                         info["train_seconds"], info.get("steps"), info["predict_seconds"]))
+            rows.append(
+                (
+                    name,
+                    f"CAREamics N2V ({epochs} epochs)",
+                    np.mean([psnr(c, o) for c, o in zip(clean, outs, strict=True)]),
+                    np.mean([ssim(c, o) for c, o in zip(clean, outs, strict=True)]),
+                    info["train_seconds"],
+                    info.get("steps"),
+                    info["predict_seconds"],
+                )
+            )
         for lam in args.lambda_inv:
             outs, info = run_ours(train, test, seconds, args.preset, args.seed, lam if lam == "auto" else float(lam))
-            label = f"Noise2Same '{info['preset']}', lambda {lam}" + (f" = {info['lambda_inv']:.2f}" if lam == "auto" else "")
-            rows.append((name, label, np.mean([psnr(c, o) for c, o in zip(clean, outs)]),
-                         np.mean([ssim(c, o) for c, o in zip(clean, outs)]), info["train_seconds"], info["steps"],
-                         info["predict_seconds"]))
+            label = f"Noise2Same '{info['preset']}', lambda {lam}" + (
+                f" = {info['lambda_inv']:.2f}" if lam == "auto" else ""
+            )
+            rows.append(
+                (
+                    name,
+                    label,
+                    np.mean([psnr(c, o) for c, o in zip(clean, outs, strict=True)]),
+                    np.mean([ssim(c, o) for c, o in zip(clean, outs, strict=True)]),
+                    info["train_seconds"],
+                    info["steps"],
+                    info["predict_seconds"],
+                )
+            )
 
     print(f"\n{'data':<20} {'method':<40} {'PSNR dB':>8} {'SSIM':>6} {'train s':>8} {'steps':>6} {'predict s':>9}")
     for name, method, p_, s_, t, steps, pt in rows:
         fmt = lambda v, f: "" if v is None else format(v, f)  # noqa: E731
-        print(f"{name:<20} {method:<40} {p_:8.2f} {s_:6.3f} {fmt(t, '8.1f'):>8} {fmt(steps, 'd'):>6} {fmt(pt, '9.2f'):>9}")
+        print(
+            f"{name:<20} {method:<40} {p_:8.2f} {s_:6.3f} {fmt(t, '8.1f'):>8} {fmt(steps, 'd'):>6} {fmt(pt, '9.2f'):>9}"
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12  # noqa: E402
+from common import fmd_pair, psnr, set12
 
 
 def bleaching_stack(data: str, frames: int, final: float, photons: float, seed: int = 0):
@@ -44,7 +44,7 @@ def bleaching_stack(data: str, frames: int, final: float, photons: float, seed: 
         side = min(min(c.shape) for _, _, c in images)
         cleans = [images[t % len(images)][2][:side, :side] for t in range(frames)]
     brightness = final ** (np.arange(frames) / max(1, frames - 1))  # exp decay from 1 to `final`
-    clean = np.stack([c * b for c, b in zip(cleans, brightness)]).astype(np.float32)
+    clean = np.stack([c * b for c, b in zip(cleans, brightness, strict=True)]).astype(np.float32)
     rng = np.random.default_rng(seed)
     noisy = (rng.poisson(clean / 255.0 * photons) * (255.0 / photons)).astype(np.float32)
     return noisy, clean, brightness
@@ -60,8 +60,11 @@ def run(noisy, mode: str, steps: int, seed: int, preset: str) -> np.ndarray:
 
     def whole_stack_stats(array, layout, name="the image"):
         mean, std, (image_mean, image_std) = frame_stats(array, layout, name)
-        return np.broadcast_to(image_mean, mean.shape).copy(), np.broadcast_to(image_std, std.shape).copy(), (
-            image_mean, image_std)
+        return (
+            np.broadcast_to(image_mean, mean.shape).copy(),
+            np.broadcast_to(image_std, std.shape).copy(),
+            (image_mean, image_std),
+        )
 
     frame_stats = data_module.frame_stats
     patch = mock.patch.object(data_module, "frame_stats", whole_stack_stats) if mode == "stack" else mock.MagicMock()
@@ -99,11 +102,13 @@ def main() -> int:
     noisy, clean, brightness = made
 
     def scores(image):
-        return [psnr(c / b, im / b) for c, im, b in zip(clean, image, brightness)]
+        return [psnr(c / b, im / b) for c, im, b in zip(clean, image, brightness, strict=True)]
 
     base = scores(noisy)
-    print(f"{args.data}: {args.frames} frames, brightness 1 -> {args.final}, {args.photons} photons at the start; "
-          f"noisy input {np.mean(base):.2f} dB (first frame {base[0]:.2f}, last {base[-1]:.2f})")
+    print(
+        f"{args.data}: {args.frames} frames, brightness 1 -> {args.final}, {args.photons} photons at the start; "
+        f"noisy input {np.mean(base):.2f} dB (first frame {base[0]:.2f}, last {base[-1]:.2f})"
+    )
     print("| normalisation | seed | mean PSNR dB | first frame | last frame |")
     print("| --- | --- | --- | --- | --- |")
     for seed in args.seeds:
@@ -112,11 +117,21 @@ def main() -> int:
             print(f"| {mode} | {seed} | {np.mean(s):.2f} | {s[0]:.2f} | {s[-1]:.2f} |", flush=True)
             if args.jsonl:
                 with open(args.jsonl, "a") as f:
-                    f.write(json.dumps({"data": args.data, "mode": mode, "seed": seed, "steps": args.steps,
-                                        "mean": float(np.mean(s)), "per_frame": [float(v) for v in s],
-                                        "noisy": [float(v) for v in base], **{k: v for k, v in vars(args).items()
-                                                                             if k in ("frames", "final", "photons")}})
-                            + "\n")
+                    f.write(
+                        json.dumps(
+                            {
+                                "data": args.data,
+                                "mode": mode,
+                                "seed": seed,
+                                "steps": args.steps,
+                                "mean": float(np.mean(s)),
+                                "per_frame": [float(v) for v in s],
+                                "noisy": [float(v) for v in base],
+                                **{k: v for k, v in vars(args).items() if k in ("frames", "final", "photons")},
+                            }
+                        )
+                        + "\n"
+                    )
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATASETS, dataset, psnr  # noqa: E402
+from common import DATASETS, dataset, psnr
 
 
 def parse_value(text: str):
@@ -66,12 +66,18 @@ def main() -> int:
     overrides = dict(kv.split("=", 1) for kv in args.set)
     config = TrainConfig(dims=data.dims, seed=args.seed, **{k: parse_value(v) for k, v in overrides.items()})
     t0 = time.perf_counter()
-    training = TrainingData.from_arrays(data.train, data.axes, dims=data.dims, patch_size=config.patch_size,
-                                        val_fraction=config.val_fraction)
-    trainer = Trainer(training, config, axes=data.axes, device="cpu",
-                      budget=Budget(max(args.steps) if args.steps else None, max(args.seconds or [0]) or None))
+    training = TrainingData.from_arrays(
+        data.train, data.axes, dims=data.dims, patch_size=config.patch_size, val_fraction=config.val_fraction
+    )
+    trainer = Trainer(
+        training,
+        config,
+        axes=data.axes,
+        device="cpu",
+        budget=Budget(max(args.steps) if args.steps else None, max(args.seconds or [0]) or None),
+    )
     setup = time.perf_counter() - t0
-    noisy_psnr = float(np.mean([psnr(c, n) for c, n in zip(data.clean, data.test)]))
+    noisy_psnr = float(np.mean([psnr(c, n) for c, n in zip(data.clean, data.test, strict=True)]))
     for mark in sorted(args.steps or args.seconds):
         if args.steps:
             trainer.train(max_steps=mark - trainer.step)
@@ -81,11 +87,18 @@ def main() -> int:
         model = trainer.to_model(diagnose=False)
         outputs = [model.predict(im, data.axes) for im in data.test]
         record = {
-            "tag": args.tag, "data": args.data, "seed": args.seed, "settings": overrides, "mark": mark,
-            "steps": trainer.step, "train_seconds": round(setup + trainer.seconds, 2),
-            "psnr": round(float(np.mean([psnr(c, o) for c, o in zip(data.clean, outputs)])), 3),
-            "noisy_psnr": round(noisy_psnr, 3), "batch_size": trainer.batch_size,
-            "lambda_inv": round(trainer.lambda_inv, 4), "threads": torch.get_num_threads(),
+            "tag": args.tag,
+            "data": args.data,
+            "seed": args.seed,
+            "settings": overrides,
+            "mark": mark,
+            "steps": trainer.step,
+            "train_seconds": round(setup + trainer.seconds, 2),
+            "psnr": round(float(np.mean([psnr(c, o) for c, o in zip(data.clean, outputs, strict=True)])), 3),
+            "noisy_psnr": round(noisy_psnr, 3),
+            "batch_size": trainer.batch_size,
+            "lambda_inv": round(trainer.lambda_inv, 4),
+            "threads": torch.get_num_threads(),
             "learning_rate": trainer.optimizer.param_groups[0]["lr"],
             "val_loss": trainer.validate() if trainer._val is not None else None,
             "eval_seconds": round(time.perf_counter() - t_eval, 2),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATA  # noqa: E402
+from common import DATA
 
 
 def train_predict(volume, dims, seconds, seed):
@@ -53,8 +53,10 @@ def main():
     for dims in (2, 3):
         out, steps, pred_s, patch, batch = train_predict(noisy, dims, args.seconds, args.seed)
         name = f"{dims}D model" + (" (plane by plane)" if dims == 2 else " (whole volume)")
-        print(f"{name:<34} {psnr(clean, out, 1.0):8.2f} {structural_similarity(clean, out, data_range=1.0):6.3f} "
-              f"{steps:6d} {str(batch) + 'x' + 'x'.join(map(str, patch)):>12} {pred_s:9.2f}")
+        print(
+            f"{name:<34} {psnr(clean, out, 1.0):8.2f} {structural_similarity(clean, out, data_range=1.0):6.3f} "
+            f"{steps:6d} {str(batch) + 'x' + 'x'.join(map(str, patch)):>12} {pred_s:9.2f}"
+        )
 
     folder = DATA / "tirf_microtubules"
     if not (folder / "TIRF_200Hz.tif").is_file():

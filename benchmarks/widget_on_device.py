@@ -21,7 +21,7 @@ import numpy as np
 from qtpy.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr  # noqa: E402
+from common import fmd_pair, psnr
 
 
 def main() -> int:
@@ -62,9 +62,11 @@ def main() -> int:
     trainer = widget.trainer
     print(f"after Train: {widget.auto_choice.value}")
     if trainer is not None:
-        print(f"trained on {trainer.device}: {trainer.step} steps in {trainer.seconds:.1f} s "
-              f"({trainer.step / max(trainer.seconds, 1e-9):.1f} steps/s), preset {trainer.config.preset}, "
-              f"batch {trainer.batch_size}")
+        print(
+            f"trained on {trainer.device}: {trainer.step} steps in {trainer.seconds:.1f} s "
+            f"({trainer.step / max(trainer.seconds, 1e-9):.1f} steps/s), preset {trainer.config.preset}, "
+            f"batch {trainer.batch_size}"
+        )
     if done:
         out = viewer.layers["noisy_denoised"].data
         print(f"PSNR {psnr(clean, np.asarray(out), peak):.2f} dB (noisy {psnr(clean, noisy, peak):.2f})")

@@ -19,20 +19,20 @@ pytest.importorskip(
     "bioimageio.core", reason="bioimage.io export needs the optional extra: pip install 'napari-noise2same[bioimageio]'"
 )
 
-import bioimageio.core  # noqa: E402
-from bioimageio.core import create_prediction_pipeline  # noqa: E402
-from bioimageio.core.digest_spec import get_test_input_sample  # noqa: E402
-from bioimageio.spec import load_description  # noqa: E402
-from bioimageio.spec.model.v0_5 import ModelDescr  # noqa: E402
-from PIL import Image  # noqa: E402
+import bioimageio.core
+from bioimageio.core import create_prediction_pipeline
+from bioimageio.core.digest_spec import get_test_input_sample
+from bioimageio.spec import load_description
+from bioimageio.spec.model.v0_5 import ModelDescr
+from PIL import Image
 
-from napari_noise2same.engine import TrainConfig, Trainer, TrainingData  # noqa: E402
-from napari_noise2same.errors import AxesError, ImageError, ModelFileError, Noise2SameError  # noqa: E402
-from napari_noise2same.export import bioimageio as bioimageio_export  # noqa: E402
-from napari_noise2same.export import export_bioimageio  # noqa: E402
-from napari_noise2same.export.bioimageio import EXTRA_HINT, HALO, min_input_size  # noqa: E402
+from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
+from napari_noise2same.errors import AxesError, ImageError, ModelFileError, Noise2SameError
+from napari_noise2same.export import bioimageio as bioimageio_export
+from napari_noise2same.export import export_bioimageio
+from napari_noise2same.export.bioimageio import EXTRA_HINT, HALO, min_input_size
 
-from .engine.helpers import random_model  # noqa: E402
+from .engine.helpers import random_model
 
 
 @contextmanager
@@ -69,8 +69,9 @@ def _npy(data: bytes) -> np.ndarray:
 def model2d(noisy_pair):
     torch.set_num_threads(2)
     data = TrainingData.from_arrays([noisy_pair[0]], "YX", patch_size=32, val_fraction=0.1)
-    trainer = Trainer(data, TrainConfig(preset="tiny", patch_size=32, batch_size=4, lambda_inv=2.0, seed=0),
-                      device="cpu")
+    trainer = Trainer(
+        data, TrainConfig(preset="tiny", patch_size=32, batch_size=4, lambda_inv=2.0, seed=0), device="cpu"
+    )
     trainer.train(max_steps=3)
     return trainer.to_model(diagnose=False)
 
@@ -107,8 +108,18 @@ def test_package_validates_and_passes_bioimageio_test_offline(package2d):
 def test_package_describes_the_model(package2d, model2d):
     path, _ = package2d
     files = _members(path)
-    assert {"rdf.yaml", "README.md", "cover.png", "noise2same_unet.py", "weights.pt", "weights_torchscript.pt",
-            "test_input.npy", "test_output.npy", "sample_input.tif", "sample_output.tif"} <= set(files)
+    assert {
+        "rdf.yaml",
+        "README.md",
+        "cover.png",
+        "noise2same_unet.py",
+        "weights.pt",
+        "weights_torchscript.pt",
+        "test_input.npy",
+        "test_output.npy",
+        "sample_input.tif",
+        "sample_output.tif",
+    } <= set(files)
     descr = load_description(path)
     assert descr.name == "Noise2Same cells_v2" and [a.name for a in descr.authors] == ["napari-noise2same user"]
     assert str(descr.license) == "BSD-3-Clause" and str(descr.cite[0].doi) == "10.48550/arXiv.2010.11971"
@@ -124,8 +135,14 @@ def test_package_describes_the_model(package2d, model2d):
     assert arch.callable == "Noise2SameUNet" and arch.kwargs == {"dims": 2, "channels": 1, "base_width": 16}
     assert descr.weights.torchscript.parent == "pytorch_state_dict"
     readme = files["README.md"].decode()
-    for text in ("Noise2Same: Optimizing A Self-Supervised Bound", "## Validation", "| training steps | 3 |",
-                 "| lambda_inv | 2.0 |", "| mask percent | 0.5 % |", "preset `tiny`"):
+    for text in (
+        "Noise2Same: Optimizing A Self-Supervised Bound",
+        "## Validation",
+        "| training steps | 3 |",
+        "| lambda_inv | 2.0 |",
+        "| mask percent | 0.5 % |",
+        "preset `tiny`",
+    ):
         assert text in readme
     cover = Image.open(io.BytesIO(files["cover.png"]))
     assert cover.size == (512, 256)
@@ -183,8 +200,9 @@ def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_pat
                           "other_shape": list(pair[1].shape), "tol": tol}))
     """)
     kwargs = json.dumps({"dims": 2, "channels": 1, "base_width": 16})
-    done = subprocess.run([sys.executable, "-I", "-c", script, kwargs], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script, kwargs], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     r = json.loads(done.stdout.strip().splitlines()[-1])
     assert r["state_dict"] <= r["tol"] and r["torchscript"] <= r["tol"]
@@ -202,7 +220,8 @@ def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
         assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
         with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
             result = pipeline.predict_sample_without_blocking(
-                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True)
+                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True
+            )
     assert attempts == []
     files = _members(path)
     x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
@@ -217,10 +236,15 @@ def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
     """A user's time series: its first frame, centre-cropped to at most 256 px, is the test input."""
     rng = np.random.default_rng(5)
     series = (rng.normal(100, 10, (2, 70, 300)) + np.arange(2)[:, None, None] * 50).astype(np.uint16)
-    model = dataclasses.replace(model2d, summary={**model2d.summary, "pixel_size": {"Y": 0.2, "X": 0.25},
-                                                  "unit": "µm"})
-    path = export_bioimageio(model, tmp_path / "mine.zip", sample=series, sample_axes="TYX",
-                             name="My denoiser (v2)", authors=["Ada Lovelace", "Alan Turing"])
+    model = dataclasses.replace(model2d, summary={**model2d.summary, "pixel_size": {"Y": 0.2, "X": 0.25}, "unit": "µm"})
+    path = export_bioimageio(
+        model,
+        tmp_path / "mine.zip",
+        sample=series,
+        sample_axes="TYX",
+        name="My denoiser (v2)",
+        authors=["Ada Lovelace", "Alan Turing"],
+    )
     descr = load_description(path)
     assert descr.name == "My denoiser (v2)" and [a.name for a in descr.authors] == ["Ada Lovelace", "Alan Turing"]
     x = _npy(_members(path)["test_input.npy"])
@@ -233,15 +257,15 @@ def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, words",
     [
-        (dict(output="missing/m.zip"), Noise2SameError, "does not exist; create it"),
-        (dict(output="m.n2s"), Noise2SameError, "not a .zip path"),
-        (dict(sample=np.ones((2, 64, 64)), sample_axes="CYX"), ImageError, "expects 1 channel(s)"),
-        (dict(sample=np.random.default_rng(0).normal(size=(48, 60))), ImageError, "at least 49"),
-        (dict(sample=np.ones((64, 64)), sample_axes="QX"), AxesError, "use only the letters"),
-        (dict(sample=np.ones((3, 3, 64, 64))), ImageError, "pass sample_axes"),
-        (dict(name="n2s"), Noise2SameError, "5 to 128 letters"),
-        (dict(authors=["a/b"]), Noise2SameError, "without '/'"),
-        (dict(model="nowhere.n2s"), ModelFileError, "does not exist"),
+        ({"output": "missing/m.zip"}, Noise2SameError, "does not exist; create it"),
+        ({"output": "m.n2s"}, Noise2SameError, "not a .zip path"),
+        ({"sample": np.ones((2, 64, 64)), "sample_axes": "CYX"}, ImageError, "expects 1 channel(s)"),
+        ({"sample": np.random.default_rng(0).normal(size=(48, 60))}, ImageError, "at least 49"),
+        ({"sample": np.ones((64, 64)), "sample_axes": "QX"}, AxesError, "use only the letters"),
+        ({"sample": np.ones((3, 3, 64, 64))}, ImageError, "pass sample_axes"),
+        ({"name": "n2s"}, Noise2SameError, "5 to 128 letters"),
+        ({"authors": ["a/b"]}, Noise2SameError, "without '/'"),
+        ({"model": "nowhere.n2s"}, ModelFileError, "does not exist"),
     ],
 )
 def test_user_mistakes_give_one_line_with_the_fix(kwargs, error, words, tmp_path):

@@ -16,7 +16,22 @@ def noisy_tiff(tmp_path, noisy_pair):
 
 def test_train_predict_info_end_to_end(tmp_path, noisy_tiff, capsys):
     model = tmp_path / "model.n2s"
-    args = ["train", str(noisy_tiff), "-o", str(model), "--steps", "20", "--preset", "tiny", "--patch-size", "32", "--batch-size", "4", "--seed", "0"]
+    args = [
+        "train",
+        str(noisy_tiff),
+        "-o",
+        str(model),
+        "--steps",
+        "20",
+        "--preset",
+        "tiny",
+        "--patch-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--seed",
+        "0",
+    ]
     assert main(args) == 0
     assert model.is_file() and "saved" in capsys.readouterr().out
     from napari_noise2same.engine import load_model

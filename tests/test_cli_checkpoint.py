@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tifffile
 
+from napari_noise2same.atomic import atomic_write
 from napari_noise2same.cli import main
 from napari_noise2same.engine import load_model
-from napari_noise2same.engine.atomic import atomic_write
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
@@ -20,11 +20,30 @@ def test_checkpoint_survives_sigkill_and_resumes(tmp_path, noisy_pair):
     image = tmp_path / "cells.tif"
     tifffile.imwrite(image, noisy_pair[0])
     out = tmp_path / "model.n2s"
-    cmd = [sys.executable, "-m", "napari_noise2same.cli", "train", str(image), "-o", str(out), "--preset", "tiny",
-           "--patch-size", "32", "--batch-size", "4", "--max-seconds", "600", "--checkpoint-minutes", "0.01",
-           "--seed", "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "napari_noise2same.cli",
+        "train",
+        str(image),
+        "-o",
+        str(out),
+        "--preset",
+        "tiny",
+        "--patch-size",
+        "32",
+        "--batch-size",
+        "4",
+        "--max-seconds",
+        "600",
+        "--checkpoint-minutes",
+        "0.01",
+        "--seed",
+        "0",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not (out.is_file() and load_model(out).summary["steps"] >= 5):
@@ -37,8 +56,10 @@ def test_checkpoint_survives_sigkill_and_resumes(tmp_path, noisy_pair):
     saved = load_model(out)  # whatever instant the kill came, the file is whole
     assert saved.summary["checkpoint"] and saved.training_state is not None
     steps = saved.summary["steps"]
-    assert main(["train", str(image), "-o", str(out), "--resume", str(out), "--steps", "3",
-                 "--checkpoint-minutes", "0"]) == 0
+    assert (
+        main(["train", str(image), "-o", str(out), "--resume", str(out), "--steps", "3", "--checkpoint-minutes", "0"])
+        == 0
+    )
     resumed = load_model(out)
     assert resumed.summary["total_steps"] == steps + 3 and resumed.training_state is None
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no partial file left

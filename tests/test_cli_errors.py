@@ -47,8 +47,10 @@ CASES = {
     "bad lambda": (["train", "good.tif", "-o", "m.n2s", "--lambda-inv", "big", *TRAIN], "auto"),
     "zero batch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--batch-size", "0"], "batch size"),
     "negative batch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--batch-size", "-1"], "at least 1"),
-    "batch beyond memory": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--preset", "paper",
-                             "--batch-size", "4000"], "use a batch size of"),
+    "batch beyond memory": (
+        ["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--preset", "paper", "--batch-size", "4000"],
+        "use a batch size of",
+    ),
     "huge patch": (["train", "good.tif", "-o", "m.n2s", "--steps", "1", "--patch-size", "100000"], "patch size"),
     "zero steps": (["train", "good.tif", "-o", "m.n2s", "--steps", "0"], "number of steps"),
     "negative time": (["train", "good.tif", "-o", "m.n2s", "--max-seconds", "-1"], "training time"),
@@ -57,8 +59,10 @@ CASES = {
     "absurd lambda": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--lambda-inv", "1e12"], "at most 100"),
     "negative seed": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--seed", "-1"], "seed"),
     "absurd mask": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--mask-percent", "1e9"], "mask percent"),
-    "negative checkpoint interval": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--checkpoint-minutes", "-1"],
-                                     "checkpoint"),
+    "negative checkpoint interval": (
+        ["train", "good.tif", "-o", "m.n2s", *TRAIN, "--checkpoint-minutes", "-1"],
+        "checkpoint",
+    ),
 }
 
 
@@ -92,8 +96,9 @@ def test_output_never_overwrites_an_input(workdir, capsys, noisy_pair):
     assert (workdir / "good_denoised_denoised.tif").is_file()  # the other file went through
 
 
-@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
-                                   "float16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "dtype", ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16", "float32", "float64"]
+)
 def test_every_numeric_type_is_denoised(workdir, dtype):
     info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
     x = np.random.default_rng(0).random((48, 40))

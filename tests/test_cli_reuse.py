@@ -33,8 +33,13 @@ def test_folder_gives_one_output_per_input_with_metadata(tmp_path, model_file, n
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(3):
-        tifffile.imwrite(folder / f"cell{i}.tif", noisy_pair[0] + i, imagej=True, resolution=(1 / 0.3, 1 / 0.3),
-                         metadata={"axes": "YX", "unit": "um"})
+        tifffile.imwrite(
+            folder / f"cell{i}.tif",
+            noisy_pair[0] + i,
+            imagej=True,
+            resolution=(1 / 0.3, 1 / 0.3),
+            metadata={"axes": "YX", "unit": "um"},
+        )
     assert main(["predict", "-m", str(model_file), str(folder), "-o", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "denoised 3 of 3 image(s)" in err
@@ -46,8 +51,9 @@ def test_folder_gives_one_output_per_input_with_metadata(tmp_path, model_file, n
 
 def test_ome_zarr_in_ome_zarr_out(tmp_path, model_file, stack):
     source = tmp_path / "movie.ome.zarr"
-    write_zarr(source, stack.astype(np.uint16), "TYX", {"Y": 0.2, "X": 0.2}, "µm", time_interval=1.5,
-               chunks=(1, 64, 64))
+    write_zarr(
+        source, stack.astype(np.uint16), "TYX", {"Y": 0.2, "X": 0.2}, "µm", time_interval=1.5, chunks=(1, 64, 64)
+    )
     image = read_image(source)
     assert image.axes == "TYX" and image.ome and image.pixel_size == {"Y": 0.2, "X": 0.2}
     assert image.time_interval == pytest.approx(1.5)
@@ -89,11 +95,26 @@ def test_local_cluster_matches_local_run(tmp_path, model_file, stack, monkeypatc
     tiff = tmp_path / "s.tif"
     tifffile.imwrite(tiff, stack, imagej=True, metadata={"axes": "TYX"})
     monkeypatch.setattr("napari_noise2same.io.images.lazy_threshold_bytes", lambda: 0)  # open the TIFF lazily
-    assert main(["predict", "-m", str(model_file), str(source), "-o", str(tmp_path / "local.zarr"), "--chunk-size", "64"]) == 0
+    assert (
+        main(["predict", "-m", str(model_file), str(source), "-o", str(tmp_path / "local.zarr"), "--chunk-size", "64"])
+        == 0
+    )
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         for name, image in (("cluster.zarr", source), ("cluster_tiff.zarr", tiff)):
-            code = main(["predict", "-m", str(model_file), str(image), "-o", str(tmp_path / name),
-                         "--chunk-size", "64", "--scheduler", cluster.scheduler_address])
+            code = main(
+                [
+                    "predict",
+                    "-m",
+                    str(model_file),
+                    str(image),
+                    "-o",
+                    str(tmp_path / name),
+                    "--chunk-size",
+                    "64",
+                    "--scheduler",
+                    cluster.scheduler_address,
+                ]
+            )
             assert code == 0
     local = np.asarray(read_image(tmp_path / "local.zarr").data)
     for name in ("cluster.zarr", "cluster_tiff.zarr"):
@@ -104,7 +125,9 @@ def test_unreachable_scheduler_is_one_line(tmp_path, model_file, stack, capsys):
     pytest.importorskip("distributed")
     tiff = tmp_path / "t.tif"
     tifffile.imwrite(tiff, stack[0])
-    code = main(["predict", "-m", str(model_file), str(tiff), "-o", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"])
+    code = main(
+        ["predict", "-m", str(model_file), str(tiff), "-o", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "cannot reach the dask scheduler" in err[0]
 
@@ -143,16 +166,60 @@ def test_resume_on_the_command_line(tmp_path, noisy_pair, capsys):
     tiff = tmp_path / "n.tif"
     tifffile.imwrite(tiff, noisy)
     base = ["--patch-size", "32", "--batch-size", "4", "--seed", "0"]
-    assert main(["train", str(tiff), "-o", str(tmp_path / "a.n2s"), "--steps", "5", "--preset", "tiny",
-                 "--lambda-inv", "1.5", *base]) == 0
-    assert main(["train", str(tiff), "-o", str(tmp_path / "b.n2s"), "--steps", "3", "--resume", str(tmp_path / "a.n2s"), *base]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tiff),
+                "-o",
+                str(tmp_path / "a.n2s"),
+                "--steps",
+                "5",
+                "--preset",
+                "tiny",
+                "--lambda-inv",
+                "1.5",
+                *base,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                str(tiff),
+                "-o",
+                str(tmp_path / "b.n2s"),
+                "--steps",
+                "3",
+                "--resume",
+                str(tmp_path / "a.n2s"),
+                *base,
+            ]
+        )
+        == 0
+    )
     b = load_model(tmp_path / "b.n2s")
     assert b.train_config.preset == "tiny" and b.train_config.lambda_inv == 1.5  # kept from the resumed model
     assert b.summary["total_steps"] == 8
     capsys.readouterr()
     assert main(["info", str(tmp_path / "b.n2s")]) == 0
     assert "fine-tuned from a model of 5 steps (8 in all)" in capsys.readouterr().out
-    code = main(["train", str(tiff), "-o", str(tmp_path / "c.n2s"), "--steps", "1", "--resume", str(tmp_path / "a.n2s"), "--preset", "fast"])
+    code = main(
+        [
+            "train",
+            str(tiff),
+            "-o",
+            str(tmp_path / "c.n2s"),
+            "--steps",
+            "1",
+            "--resume",
+            str(tmp_path / "a.n2s"),
+            "--preset",
+            "fast",
+        ]
+    )
     assert code == 2 and "drop --preset" in capsys.readouterr().err
 
 

@@ -16,8 +16,13 @@ def tzyx_file(tmp_path):
     clean = np.stack([synthetic_cells((12, 48, 40), seed=s) for s in range(2)])
     noisy = (poisson_gaussian(clean, photons=30, seed=0) * 1000).astype(np.uint16)
     path = tmp_path / "volume.tif"
-    tifffile.imwrite(path, noisy, imagej=True, resolution=(1 / 0.1, 1 / 0.1),
-                     metadata={"axes": "TZYX", "unit": "um", "spacing": 0.5, "finterval": 2.0})
+    tifffile.imwrite(
+        path,
+        noisy,
+        imagej=True,
+        resolution=(1 / 0.1, 1 / 0.1),
+        metadata={"axes": "TZYX", "unit": "um", "spacing": 0.5, "finterval": 2.0},
+    )
     return path
 
 

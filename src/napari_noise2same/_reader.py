@@ -7,6 +7,7 @@ the result into a napari layer: lower-case axis labels, scale, units, one layer 
 from __future__ import annotations
 
 import os
+import tokenize
 from pathlib import Path
 
 from .io.images import TIFF_SUFFIXES, ImageFile, read_image
@@ -79,5 +80,5 @@ def pint_unit(unit: str) -> str | None:
 
     try:
         return str(pint.get_application_registry().parse_expression(unit).units)
-    except Exception:
-        return None
+    except (pint.errors.PintError, AttributeError, ValueError, TypeError, AssertionError, tokenize.TokenError):
+        return None  # not a unit pint knows: pint raises these for unknown names and for text like '??'

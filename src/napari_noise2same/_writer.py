@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .engine.axes import axes_from_labels, default_axes
 from .errors import ImageError
 from .io.images import TIFF_SUFFIXES, write_tiff
 from .io.tiff_metadata import LENGTH_IN_UM, normalise_unit
-
-LETTERS = "STCZYX"
 
 
 def write_image_layer(path: str, data, attributes: dict) -> list[str]:
@@ -33,26 +32,30 @@ def write_image_layer(path: str, data, attributes: dict) -> list[str]:
     pixel_size, unit = _pixel_sizes(axes, scale, units)
     time_interval = _time_interval(axes, scale, units)
     written = write_tiff(
-        path, np.asarray(data), axes + ("C" if rgb else ""), pixel_size, unit,
-        time_interval=time_interval, rgb=rgb,
+        path,
+        np.asarray(data),
+        axes + ("C" if rgb else ""),
+        pixel_size,
+        unit,
+        time_interval=time_interval,
+        rgb=rgb,
     )
     return [str(written)]
 
 
 def layer_axes(labels, ndim: int) -> str:
-    """Axis letters from napari labels ('t', 'z', 'y', 'x'), or a guess when they are not letters."""
-    letters = [str(a).upper() for a in labels]
-    if len(letters) == ndim and all(a in LETTERS and len(a) == 1 for a in letters) and len(set(letters)) == ndim:
-        return "".join(letters)
-    guesses = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TCZYX"}
-    if ndim not in guesses:
+    """Axis letters from napari labels ('t', 'z', 'y', 'x'), or the engine's guess when they are not letters."""
+    named = axes_from_labels(labels, ndim)
+    if named is not None:
+        return named
+    if not 2 <= ndim <= 5:
         raise ImageError(f"cannot save a {ndim}-D layer as TIFF without axis labels; label its axes with S T C Z Y X")
-    return guesses[ndim]
+    return default_axes(ndim)
 
 
 def _pixel_sizes(axes: str, scale, units) -> tuple[dict[str, float], str | None]:
     """X/Y/Z sizes in X's length unit; axes in pixels are left out once any axis has a length unit."""
-    found = {a: (float(step), _short_unit(u)) for a, step, u in zip(axes, scale, units) if a in "ZYX"}
+    found = {a: (float(step), _short_unit(u)) for a, step, u in zip(axes, scale, units, strict=False) if a in "ZYX"}
     unit = next((found[a][1] for a in "XYZ" if a in found and found[a][1] not in (None, "pixel")), None)
     sizes: dict[str, float] = {}
     for a, (step, u) in found.items():
@@ -76,8 +79,8 @@ def _time_interval(axes: str, scale, units) -> float | None:
 
         quantity = float(scale[i]) * pint.get_application_registry().Unit(str(u))
         return float(quantity.to("second").magnitude)
-    except Exception:
-        return None
+    except (pint.errors.PintError, AttributeError, ValueError, TypeError):
+        return None  # no unit, not a unit, or not a time
 
 
 def _short_unit(u) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .engine.predict_options import PredictOptions
 from .errors import Noise2SameError
 
 
@@ -16,7 +17,7 @@ def output_path(path: Path, out: Path) -> Path:
     name = path.name
     for suffix in (".ome.zarr", ".zarr"):
         if name.lower().endswith(suffix):
-            return out / f"{name[:-len(suffix)]}_denoised{suffix}"
+            return out / f"{name[: -len(suffix)]}_denoised{suffix}"
     if path.is_dir():  # a zarr store without the suffix
         return out / f"{name}_denoised.zarr"
     return out / f"{path.stem}_denoised.tif"
@@ -44,10 +45,12 @@ def model_axes(model, image) -> str:
     return image.axes
 
 
-def denoise_to_tiff(model, image, target: Path, **options) -> Path:
+def denoise_to_tiff(
+    model, image, target: Path, options: PredictOptions | None = None, *, on_progress=None, should_stop=None
+) -> Path:
     """Denoise ``image`` (an ImageFile) into the TIFF ``target`` with its metadata, streaming
-    planes to disk where the axes allow; ``options`` are the predictor's (tiles, TTA, device,
-    progress, stop)."""
+    planes to disk where the axes allow; ``options`` are the predictor's (tiles, TTA, device),
+    ``on_progress`` and ``should_stop`` its hooks."""
     import numpy as np
 
     from .engine.axes import make_layout
@@ -56,12 +59,19 @@ def denoise_to_tiff(model, image, target: Path, **options) -> Path:
 
     axes = model_axes(model, image)
     if planes_in_order(make_layout(tuple(image.data.shape), axes, model.dims)):
-        planes = iter_planes(model, image.data, axes, **options)
+        planes = iter_planes(model, image.data, axes, options, on_progress=on_progress, should_stop=should_stop)
         denoised = PlaneStream(tuple(image.data.shape), np.dtype(np.float32), planes)
     else:
-        denoised = model.predict(image.data, axes, **options)
-    return write_tiff(target, denoised, image.axes, image.pixel_size, image.unit,
-                      time_interval=image.time_interval, channel_names=image.channel_names)
+        denoised = model.predict(image.data, axes, options, on_progress=on_progress, should_stop=should_stop)
+    return write_tiff(
+        target,
+        denoised,
+        image.axes,
+        image.pixel_size,
+        image.unit,
+        time_interval=image.time_interval,
+        channel_names=image.channel_names,
+    )
 
 
 def check_not_an_input(target: Path, inputs: set[Path]) -> None:

@@ -22,7 +22,7 @@ def synthetic_cells(shape: tuple[int, ...] = (128, 128), n_blobs: int | None = N
     for _ in range(n_blobs):
         centre = [rng.uniform(0, s) for s in shape]
         radius = rng.uniform(2.5, 7.0)
-        d2 = sum((g - c) ** 2 for g, c in zip(grids, centre))
+        d2 = sum((g - c) ** 2 for g, c in zip(grids, centre, strict=False))
         image += rng.uniform(0.3, 1.0) * np.exp(-d2 / (2 * radius**2))
     y, x = grids[-2], grids[-1]
     for _ in range(max(2, n_blobs // 8)):  # filaments: thin sinusoidal ridges in YX

@@ -42,8 +42,9 @@ def test_a_gpu_with_little_memory_gets_a_smaller_batch_that_fits():
 
 
 def test_a_value_the_user_gives_wins():
-    config, record = choose(TrainConfig(preset="fast", batch_size=3), (64, 64), 1, CUDA, Budget(seconds=3600),
-                            free=64 * GIB)
+    config, record = choose(
+        TrainConfig(preset="fast", batch_size=3), (64, 64), 1, CUDA, Budget(seconds=3600), free=64 * GIB
+    )
     assert (config.preset, config.batch_size) == ("fast", 3) and record is None
     config, record = choose(TrainConfig(batch_size=5), (64, 64), 1, CPU, Budget(seconds=60), free=64 * GIB)
     assert (config.preset, config.batch_size) == ("tiny", 5) and record["preset"] == "tiny"

@@ -49,8 +49,10 @@ def test_defaults_are_accepted_and_auto():
     assert not TrainConfig(preset="tiny", batch_size=4).is_auto
 
 
-@pytest.mark.parametrize(("steps", "seconds"), [(None, None), (0, None), (-5, None), (None, 0.0), (None, -1.0),
-                                                (None, math.inf), (None, 1e12)])
+@pytest.mark.parametrize(
+    ("steps", "seconds"),
+    [(None, None), (0, None), (-5, None), (None, 0.0), (None, -1.0), (None, math.inf), (None, 1e12)],
+)
 def test_bad_budgets_are_refused(steps, seconds):
     with pytest.raises(ConfigError):
         check_budget(steps, seconds)

@@ -75,8 +75,12 @@ def test_chunked_prediction_uses_each_frames_statistics():
 
 def test_trained_models_record_per_frame_normalisation():
     stack = _bleaching()
-    trainer = Trainer(TrainingData.from_arrays([stack], "TYX", patch_size=32, val_fraction=0),
-                      TrainConfig(preset="tiny", batch_size=2, seed=0), axes="TYX", device="cpu")
+    trainer = Trainer(
+        TrainingData.from_arrays([stack], "TYX", patch_size=32, val_fraction=0),
+        TrainConfig(preset="tiny", batch_size=2, seed=0),
+        axes="TYX",
+        device="cpu",
+    )
     trainer.train(max_steps=1)
     model = trainer.to_model(diagnose=False)
     assert model.per_frame and model.normalization["mean"][0] == pytest.approx([stack.mean()], rel=1e-4)

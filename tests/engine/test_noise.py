@@ -57,7 +57,10 @@ def test_lambda_auto_warns_about_correlated_noise():
 
     white = _pg_noise()
     blurred = (0.5 * white + 0.25 * (np.roll(white, 1, axis=1) + np.roll(white, -1, axis=1))).astype(np.float32)
-    quiet = Trainer(TrainingData.from_arrays([white], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"), device="cpu")
-    warned = Trainer(TrainingData.from_arrays([blurred], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"),
-                     device="cpu")
+    quiet = Trainer(
+        TrainingData.from_arrays([white], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"), device="cpu"
+    )
+    warned = Trainer(
+        TrainingData.from_arrays([blurred], "YX"), TrainConfig(preset="tiny", lambda_inv="auto"), device="cpu"
+    )
     assert quiet.warnings == [] and "correlated" in warned.warnings[0] and "along X" in warned.warnings[0]

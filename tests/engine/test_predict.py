@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from napari_noise2same.engine import PredictOptions
+from napari_noise2same.engine.unet import RECEPTIVE_RADIUS
 from napari_noise2same.errors import ImageError
 
 from .helpers import image, random_model
@@ -11,7 +13,9 @@ def test_tiled_prediction_equals_whole_image():
     x = image((300, 276))
     whole = model.predict(x, "YX")
     calls = []
-    tiled = model.predict(x, "YX", tile_size=192, overlap=96, on_progress=lambda d, t: calls.append((d, t)))
+    tiled = model.predict(
+        x, "YX", PredictOptions(tile_size=192, overlap=96), on_progress=lambda d, t: calls.append((d, t))
+    )
     assert calls[-1][0] == calls[-1][1] == 6  # 3 x 2 tiles
     assert np.abs(tiled - whole).max() < 1e-4 * np.abs(whole).max()
 
@@ -20,7 +24,7 @@ def test_tiled_3d_prediction_equals_whole_volume():
     model = random_model(dims=3)
     x = image((40, 100, 108))
     whole = model.predict(x, "ZYX")
-    tiled = model.predict(x, "ZYX", tile_size=(24, 100, 100), overlap=(12, 96, 96))
+    tiled = model.predict(x, "ZYX", PredictOptions(tile_size=(24, 100, 100), overlap=(12, 96, 96)))
     assert np.abs(tiled - whole).max() < 1e-3 * np.abs(whole).max()
 
 
@@ -30,7 +34,7 @@ def test_default_3d_tiles_have_no_z_seams():
     x = image((100, 72, 72))
     whole = model.predict(x, "ZYX")
     calls = []
-    tiled = model.predict(x, "ZYX", tile_size=(64, 72, 72), on_progress=lambda d, t: calls.append(t))
+    tiled = model.predict(x, "ZYX", PredictOptions(tile_size=(64, 72, 72)), on_progress=lambda d, t: calls.append(t))
     assert calls[-1] == 4  # starts 0, 12, 24, 36 along Z (steps of at most 64 - 48)
     assert np.abs(tiled - whole).max() < 1e-4 * np.abs(whole).max()
 
@@ -49,10 +53,10 @@ def test_output_keeps_axes_shape_and_intensity_scale():
 def test_tta_averages_dihedral_transforms():
     model = random_model()
     x = image((64, 64))
-    plain, tta = model.predict(x, "YX"), model.predict(x, "YX", tta=True)
+    plain, tta = model.predict(x, "YX"), model.predict(x, "YX", PredictOptions(tta=True))
     assert tta.shape == x.shape and not np.allclose(plain, tta)
     # TTA output is equivariant: rotating the input rotates the output
-    rotated = model.predict(np.rot90(x).copy(), "YX", tta=True)
+    rotated = model.predict(np.rot90(x).copy(), "YX", PredictOptions(tta=True))
     np.testing.assert_allclose(np.rot90(tta), rotated, atol=1e-4)
 
 
@@ -65,7 +69,7 @@ def test_wrong_channel_count_is_refused():
 def test_stop_aborts_prediction():
     model = random_model()
     with pytest.raises(InterruptedError):
-        model.predict(image((256, 256)), "YX", tile_size=64, overlap=16, should_stop=lambda: True)
+        model.predict(image((256, 256)), "YX", PredictOptions(tile_size=64, overlap=16), should_stop=lambda: True)
 
 
 def test_lazy_input_gives_the_same_result_slab_by_slab():
@@ -74,11 +78,11 @@ def test_lazy_input_gives_the_same_result_slab_by_slab():
 
     model = random_model(dims=3)
     x = image((40, 70, 76))
-    kw = dict(tile_size=(16, 64, 64), overlap=(8, 32, 32))
-    eager = model.predict(x, "ZYX", **kw)
-    lazy = model.predict(da.from_array(x, chunks=(1, 70, 76)), "ZYX", **kw)
+    options = PredictOptions(tile_size=(16, 64, 64), overlap=(8, 32, 32))
+    eager = model.predict(x, "ZYX", options)
+    lazy = model.predict(da.from_array(x, chunks=(1, 70, 76)), "ZYX", options)
     np.testing.assert_array_equal(eager, lazy)
-    slabs = [block.shape[0] for _, block in iter_denoised(model, x, "ZYX", **kw)]
+    slabs = [block.shape[0] for _, block in iter_denoised(model, x, "ZYX", options)]
     assert sum(slabs) == 40 and max(slabs) <= 16  # never more than one tile-deep slab at a time
 
 
@@ -101,7 +105,7 @@ def test_constant_and_nan_images_are_refused():
 
 @pytest.mark.parametrize("length, tile", [(100, 64), (1024, 256), (300, 192), (2048, 512)])
 def test_every_output_pixel_comes_from_a_tile_with_enough_context(length, tile):
-    """The tile that supplies a pixel saw at least the receptive radius (21 px) on both sides,
+    """The tile that supplies a pixel saw at least the receptive radius (22 px) on both sides,
     except where the image itself ends; with the default overlap, in 2D and in 3D's Z."""
     from napari_noise2same.engine.tiling import blend_window, tile_overlap, tile_starts
 
@@ -111,9 +115,30 @@ def test_every_output_pixel_comes_from_a_tile_with_enough_context(length, tile):
     total = np.zeros(starts[-1] + tile)
     for a in starts:
         w = blend_window((a,), (tile,), plan, (length,))
-        total[a:a + tile] += w
+        total[a : a + tile] += w
         for i in np.flatnonzero(w):
             z = a + i
-            assert a == 0 or z - a >= 21
-            assert a + tile >= length or a + tile - 1 - z >= 21
+            assert a == 0 or z - a >= RECEPTIVE_RADIUS
+            assert a + tile >= length or a + tile - 1 - z >= RECEPTIVE_RADIUS
     assert np.all(total[:length] == 1)  # each pixel from exactly one tile
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_the_receptive_radius_is_what_the_network_sees(dims):
+    """An output pixel's gradient reaches input pixels exactly RECEPTIVE_RADIUS away, at most
+    (over the four positions on the downsampling grid): the halo and the overlaps rest on it."""
+    import torch
+
+    from napari_noise2same.engine.unet import HALO, SIZE_MULTIPLE, UNet, UNetConfig
+
+    net = UNet(UNetConfig(dims=dims, base_width=4)).eval().double()
+    side = 96 if dims == 2 else 64
+    reach = 0
+    for phase in range(SIZE_MULTIPLE):
+        x = torch.zeros((1, 1) + (side,) * dims, dtype=torch.double, requires_grad=True)
+        c = side // 2 + phase
+        net(x)[(0, 0) + (c,) * dims].backward()
+        hit = torch.nonzero(x.grad[0, 0])
+        reach = max(reach, int((hit - c).abs().max()))
+    assert reach == RECEPTIVE_RADIUS
+    assert HALO >= RECEPTIVE_RADIUS and HALO % SIZE_MULTIPLE == 0

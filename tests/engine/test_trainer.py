@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
+from napari_noise2same.engine import PredictOptions, TrainConfig, Trainer, TrainingData
 from napari_noise2same.examples import psnr
 
-SMALL = dict(preset="tiny", patch_size=32, batch_size=8, seed=0)
+SMALL = {"preset": "tiny", "patch_size": 32, "batch_size": 8, "seed": 0}
 
 
 def _trainer(noisy, **kw):
@@ -43,7 +43,7 @@ def test_events_stop_and_continue(noisy_pair):
     weights = [p.detach().clone() for p in trainer.net.parameters()]
     trainer.train(max_steps=3)  # continues from step 7 with the same weights and optimiser
     assert trainer.step == 10 and len(trainer.history) == 10
-    assert any(not torch.equal(a, b) for a, b in zip(weights, trainer.net.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(weights, trainer.net.parameters(), strict=True))
 
 
 def test_time_budget(noisy_pair):
@@ -59,7 +59,7 @@ def test_seed_makes_training_reproducible(noisy_pair):
     assert [h["loss"] for h in a.history] == [h["loss"] for h in b.history]
 
 
-@pytest.mark.parametrize("kw", [dict(method="blindspot"), dict(replacement="donut"), dict(forward="joint")])
+@pytest.mark.parametrize("kw", [{"method": "blindspot"}, {"replacement": "donut"}, {"forward": "joint"}])
 def test_method_options_train(noisy_pair, kw):
     trainer = _trainer(noisy_pair[0], **kw)
     trainer.train(max_steps=3)
@@ -75,7 +75,7 @@ def test_3d_training_raises_psnr_on_a_volume():
     assert data.patch_size == (8, 32, 32)  # 16 deep by default, less where Z is small
     trainer = Trainer(data, TrainConfig(dims=3, preset="tiny", batch_size=2, seed=0), device="cpu")
     trainer.train(max_steps=60)
-    out = trainer.to_model().predict(noisy, "ZYX", tile_size=(8, 32, 32), overlap=(4, 16, 16))
+    out = trainer.to_model().predict(noisy, "ZYX", PredictOptions(tile_size=(8, 32, 32), overlap=(4, 16, 16)))
     assert out.shape == noisy.shape
     assert psnr(clean, out, 1.0) > psnr(clean, noisy, 1.0) + 4
 

@@ -9,8 +9,9 @@ from napari_noise2same.io import find_inputs, read_image, write_tiff
 def test_imagej_hyperstack_axes_and_pixel_size(tmp_path):
     data = np.random.default_rng(0).integers(0, 4000, (3, 5, 2, 32, 40), dtype=np.uint16)
     path = tmp_path / "stack.tif"
-    tifffile.imwrite(path, data, imagej=True, resolution=(1 / 0.1, 1 / 0.1),
-                     metadata={"axes": "TZCYX", "spacing": 0.5, "unit": "um"})
+    tifffile.imwrite(
+        path, data, imagej=True, resolution=(1 / 0.1, 1 / 0.1), metadata={"axes": "TZCYX", "spacing": 0.5, "unit": "um"}
+    )
     image = read_image(path)
     assert image.axes == "TZCYX" and image.data.shape == data.shape
     assert image.pixel_size == pytest.approx({"X": 0.1, "Y": 0.1, "Z": 0.5})
@@ -20,7 +21,9 @@ def test_imagej_hyperstack_axes_and_pixel_size(tmp_path):
 def test_ome_tiff_axes_and_pixel_size(tmp_path):
     data = np.zeros((4, 24, 28), np.float32)
     path = tmp_path / "vol.ome.tif"
-    tifffile.imwrite(path, data, ome=True, metadata={"axes": "ZYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2, "PhysicalSizeZ": 1.0})
+    tifffile.imwrite(
+        path, data, ome=True, metadata={"axes": "ZYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.2, "PhysicalSizeZ": 1.0}
+    )
     image = read_image(path)
     assert image.axes == "ZYX" and image.pixel_size == pytest.approx({"X": 0.2, "Y": 0.2, "Z": 1.0})
 

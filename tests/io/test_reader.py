@@ -66,8 +66,12 @@ def test_ome_tiff_sizes_units_and_channel_names(tmp_path):
 
 
 def test_ome_time_increment_in_milliseconds(tmp_path):
-    tifffile.imwrite(tmp_path / "movie.ome.tif", np.zeros((4, 8, 9), np.uint8), ome=True,
-                     metadata={"axes": "TYX", "TimeIncrement": 500, "TimeIncrementUnit": "ms"})
+    tifffile.imwrite(
+        tmp_path / "movie.ome.tif",
+        np.zeros((4, 8, 9), np.uint8),
+        ome=True,
+        metadata={"axes": "TYX", "TimeIncrement": 500, "TimeIncrementUnit": "ms"},
+    )
     _, kwargs, _ = only_layer(tmp_path / "movie.ome.tif")
     assert kwargs["axis_labels"] == ["t", "y", "x"] and kwargs["scale"][0] == pytest.approx(0.5)
     assert kwargs["units"][0] == "second" and "channel_axis" not in kwargs and kwargs["name"] == "movie"

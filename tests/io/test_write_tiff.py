@@ -15,8 +15,15 @@ def stack(shape, dtype=np.float32):
 @pytest.mark.parametrize("dtype, imagej", [(np.uint16, True), (np.int32, False)])
 def test_time_step_and_channel_names_round_trip(tmp_path, dtype, imagej):
     data = stack((3, 2, 2, 8, 9), dtype)
-    path = write_tiff(tmp_path / "t.tif", data, "TZCYX", {"X": 0.3, "Y": 0.3, "Z": 1.0}, "nm",
-                      time_interval=4.0, channel_names=["a", "b"])
+    path = write_tiff(
+        tmp_path / "t.tif",
+        data,
+        "TZCYX",
+        {"X": 0.3, "Y": 0.3, "Z": 1.0},
+        "nm",
+        time_interval=4.0,
+        channel_names=["a", "b"],
+    )
     with tifffile.TiffFile(path) as tif:
         assert tif.is_imagej == imagej and tif.is_ome != imagej
     back = read_image(path)

@@ -20,7 +20,11 @@ def ome_stack(path, names=("nuclei", "membrane")):
     """OME-TIFF CZYX float32: X/Y 0.1 µm, Z 300 nm, channel names."""
     data = np.random.default_rng(1).random((2, 3, 12, 14)).astype(np.float32)
     meta = {
-        "axes": "CZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1, "PhysicalSizeZ": 300, "PhysicalSizeZUnit": "nm",
+        "axes": "CZYX",
+        "PhysicalSizeX": 0.1,
+        "PhysicalSizeY": 0.1,
+        "PhysicalSizeZ": 300,
+        "PhysicalSizeZUnit": "nm",
     }
     if names:
         meta["Channel"] = {"Name": list(names)}

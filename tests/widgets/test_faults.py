@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import napari_noise2same.widgets.train as train_module
-from napari_noise2same.engine import Trainer
+from napari_noise2same.engine import PredictOptions, Trainer
 from napari_noise2same.widgets.errors import message_for
 
 PLUGIN = "napari-noise2same"
@@ -61,8 +61,9 @@ def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypa
     monkeypatch.setattr(train_module, "denoise_layer_worker", _tiled(train_module.denoise_layer_worker))
     w.max_steps.value = 2
     w.train_button.clicked.emit()
-    qtbot.waitUntil(lambda: w.model is not None and w._predict_worker is not None and w._predict_worker.is_running,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: w.model is not None and w._predict_worker is not None and w._predict_worker.is_running, timeout=20_000
+    )
     t0 = time.monotonic()
     w.stop_button.clicked.emit()
     qtbot.waitUntil(lambda: not w.busy, timeout=5000)
@@ -74,7 +75,9 @@ def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypa
 
 def _tiled(make_worker):
     """Force small tiles, so the final denoising takes several tiles."""
-    return lambda model, layer, axes, on_progress, **kw: make_worker(model, layer, axes, on_progress, tile_size=32, overlap=8)
+    return lambda model, layer, axes, on_progress, **kw: make_worker(
+        model, layer, axes, on_progress, PredictOptions(tile_size=32, overlap=8)
+    )
 
 
 def test_closing_the_widget_stops_training(widget, qtbot):
@@ -95,7 +98,7 @@ def test_a_failing_save_leaves_no_file(widget, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: not w.busy and w.model is not None, timeout=20_000)
     import napari_noise2same.engine.model_file as model_file
 
-    def broken_zip(f, meta, weights):
+    def broken_zip(f, *parts):
         f.write(b"PK half a zip")
         raise OSError(28, "No space left on device")
 

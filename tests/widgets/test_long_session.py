@@ -44,8 +44,10 @@ def test_fifty_cycles_do_not_grow_memory(make_napari_viewer, qtbot, noisy_pair):
             new_highs += 1
             high = r
     growth = max(rss[10:]) - max(rss[:10])
-    print(f"RSS over {CYCLES} cycles (MiB): first {rss[0]:.0f}, max of cycles 1-10 {max(rss[:10]):.0f}, "
-          f"max after {max(rss[10:]):.0f}, last {rss[-1]:.0f}, new highs after cycle 10: {new_highs}")
+    print(
+        f"RSS over {CYCLES} cycles (MiB): first {rss[0]:.0f}, max of cycles 1-10 {max(rss[:10]):.0f}, "
+        f"max after {max(rss[10:]):.0f}, last {rss[-1]:.0f}, new highs after cycle 10: {new_highs}"
+    )
     if device:
         assert max(device[10:]) - max(device[:10]) < 25, f"GPU memory grew: {np.round(device).tolist()}"
     assert new_highs < 8 and growth < 60, f"RSS kept growing: {np.round(rss).tolist()}"

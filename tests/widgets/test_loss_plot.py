@@ -4,8 +4,16 @@ from napari_noise2same.widgets.loss_plot import LossPlot
 
 
 def _records(n, start=1, val_every=10):
-    return [dict(step=s, loss=1 / s, reconstruction=0.5, invariance=0.1 + s, val_loss=2.0 if s % val_every == 0 else None)
-            for s in range(start, start + n)]
+    return [
+        {
+            "step": s,
+            "loss": 1 / s,
+            "reconstruction": 0.5,
+            "invariance": 0.1 + s,
+            "val_loss": 2.0 if s % val_every == 0 else None,
+        }
+        for s in range(start, start + n)
+    ]
 
 
 def test_growing_history_is_smoothed_incrementally_and_resets_for_a_new_model(qtbot):

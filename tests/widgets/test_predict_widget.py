@@ -81,8 +81,13 @@ def test_folder_mode_writes_one_file_per_input_without_loading_them(predict_widg
     src.mkdir()
     rng = np.random.default_rng(0)
     for i in range(3):
-        tifffile.imwrite(src / f"f{i}.tif", rng.random((48, 56)).astype(np.float32), imagej=True,
-                         resolution=(1 / 0.4, 1 / 0.4), metadata={"axes": "YX", "unit": "um"})
+        tifffile.imwrite(
+            src / f"f{i}.tif",
+            rng.random((48, 56)).astype(np.float32),
+            imagej=True,
+            resolution=(1 / 0.4, 1 / 0.4),
+            metadata={"axes": "YX", "unit": "um"},
+        )
     (src / "broken.tif").write_bytes(b"not a tiff")
     widget.source.value = "model file…"
     widget.model_file.value = tmp_path / "m.n2s"
@@ -108,8 +113,12 @@ def test_folder_mode_stop_leaves_no_partial_file(predict_widget, qtbot, tmp_path
     widget.use_model(random_model())
     src = tmp_path / "in"
     src.mkdir()
-    tifffile.imwrite(src / "big.tif", np.random.default_rng(0).random((6, 512, 512)).astype(np.float32),
-                     imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(
+        src / "big.tif",
+        np.random.default_rng(0).random((6, 512, 512)).astype(np.float32),
+        imagej=True,
+        metadata={"axes": "ZYX"},
+    )
     widget.mode.value = "folder"
     widget.input_folder.value, widget.output_folder.value = src, tmp_path / "out"
     widget.tile_size.value = 128
@@ -122,7 +131,9 @@ def test_folder_mode_stop_leaves_no_partial_file(predict_widget, qtbot, tmp_path
 
 
 def test_export_writes_a_bioimageio_package(predict_widget, qtbot, tmp_path):
-    pytest.importorskip("bioimageio.spec", reason="bioimage.io export needs: pip install 'napari-noise2same[bioimageio]'")
+    pytest.importorskip(
+        "bioimageio.spec", reason="bioimage.io export needs: pip install 'napari-noise2same[bioimageio]'"
+    )
     import zipfile
 
     viewer, widget = predict_widget

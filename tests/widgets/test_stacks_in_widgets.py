@@ -12,8 +12,13 @@ PLUGIN = "napari-noise2same"
 def test_lazily_opened_volume_trains_3d_and_keeps_geometry(make_napari_viewer, qtbot, tmp_path, monkeypatch):
     clean = synthetic_cells((8, 48, 48), seed=2)
     path = tmp_path / "nuclei.tif"
-    tifffile.imwrite(path, (poisson_gaussian(clean, photons=30) * 1000).astype(np.uint16), imagej=True,
-                     resolution=(1 / 0.2, 1 / 0.2), metadata={"axes": "ZYX", "spacing": 0.6, "unit": "um"})
+    tifffile.imwrite(
+        path,
+        (poisson_gaussian(clean, photons=30) * 1000).astype(np.uint16),
+        imagej=True,
+        resolution=(1 / 0.2, 1 / 0.2),
+        metadata={"axes": "ZYX", "spacing": 0.6, "unit": "um"},
+    )
     monkeypatch.setattr(images, "LAZY_MEMORY_FRACTION", 1e-12)  # opens as a dask array, as a huge file would
     viewer = make_napari_viewer()
     [layer] = viewer.open(path, plugin=PLUGIN)

@@ -14,6 +14,7 @@ import sys
 from .. import __version__
 from ..errors import Noise2SameError
 from . import demo, export, info, predict, train
+from .common import words
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,15 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args) or 0
     except Noise2SameError as e:
-        print(f"noise2same: error: {e}", file=sys.stderr)
+        print(f"noise2same: error: {words(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("noise2same: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # not a user error: keep it to one line unless debugging
+    except Exception as e:
         if os.environ.get("NOISE2SAME_DEBUG"):
             raise
-        print(f"noise2same: internal error: {type(e).__name__}: {e} (NOISE2SAME_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"noise2same: internal error: {type(e).__name__}: {e} (NOISE2SAME_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -23,8 +23,9 @@ def device(name):
     return resolve_device(name)
 
 
-def fmt(v) -> str:
-    return "n/a" if v is None else f"{v:.4g}"
+def words(error: Noise2SameError) -> str:
+    """An error's message with its fixes as command-line options (``--axes ZYX``)."""
+    return error.render(lambda f: f"--{f.setting.replace('_', '-')}" + ("" if f.value is None else f" {f.value}"))
 
 
 def output_folder(folder: Path) -> Path:

@@ -13,12 +13,20 @@ from .train import run_training
 def add_parser(sub) -> None:
     from ..engine.unet import PRESETS
 
-    d = sub.add_parser("demo", help="train and denoise a built-in noisy example, printing PSNR",
-                       description="Denoise scikit-image's cell.png with added Poisson-Gaussian noise and print the PSNR before and after.")
+    d = sub.add_parser(
+        "demo",
+        help="train and denoise a built-in noisy example, printing PSNR",
+        description="Denoise scikit-image's cell.png with added Poisson-Gaussian noise and print the PSNR "
+        "before and after.",
+    )
     d.add_argument("--seconds", type=float, default=60, help="training time (default 60)")
     d.add_argument("-o", "--output", help="folder for noisy.tif, denoised.tif and model.n2s")
-    d.add_argument("--preset", choices=["auto", *PRESETS], default="auto",
-                   help="network (default auto: chosen for this machine and the time)")
+    d.add_argument(
+        "--preset",
+        choices=["auto", *PRESETS],
+        default="auto",
+        help="network (default auto: chosen for this machine and the time)",
+    )
     d.add_argument("--device", default="auto")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=run)
@@ -32,7 +40,10 @@ def run(args) -> int:
     from ..examples import noisy_cell, psnr
 
     noisy, clean = noisy_cell(seed=args.seed)
-    print(f"demo: scikit-image cell.png {clean.shape} with Poisson-Gaussian noise; training {args.seconds:.0f} s", file=sys.stderr)
+    print(
+        f"demo: scikit-image cell.png {clean.shape} with Poisson-Gaussian noise; training {args.seconds:.0f} s",
+        file=sys.stderr,
+    )
     config = TrainConfig(preset=args.preset, seed=args.seed)
     data = TrainingData.from_arrays([noisy], "YX", patch_size=config.patch_size, val_fraction=config.val_fraction)
     trainer = Trainer(data, config, axes="YX", device=args.device, budget=Budget(seconds=args.seconds))
@@ -42,9 +53,11 @@ def run(args) -> int:
     denoised = model.predict(noisy, "YX")
     predict_s = time.perf_counter() - t0
     print(f"PSNR noisy    {psnr(clean, noisy, 1.0):6.2f} dB")
-    print(f"PSNR denoised {psnr(clean, denoised, 1.0):6.2f} dB  ({trainer.step} steps of the "
-          f"'{trainer.config.preset}' network, {trainer.seconds:.0f} s training on {trainer.device}, "
-          f"prediction {predict_s:.2f} s)")
+    print(
+        f"PSNR denoised {psnr(clean, denoised, 1.0):6.2f} dB  ({trainer.step} steps of the "
+        f"'{trainer.config.preset}' network, {trainer.seconds:.0f} s training on {trainer.device}, "
+        f"prediction {predict_s:.2f} s)"
+    )
     if args.output:
         from ..io import write_tiff
 

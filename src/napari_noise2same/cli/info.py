@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
-from .common import fmt
+from ..text import number
 
 
 def add_parser(sub) -> None:
-    i = sub.add_parser("info", help="show what a model file holds", description="Show what a model file holds and how it was trained.")
+    i = sub.add_parser(
+        "info", help="show what a model file holds", description="Show what a model file holds and how it was trained."
+    )
     i.add_argument("model", help="model file (.n2s)")
     i.add_argument("--json", action="store_true", help="print the full metadata as JSON")
     i.set_defaults(func=run)
@@ -26,21 +28,38 @@ def run(args) -> int:
     steps = f"{s.get('steps')} steps"
     if s.get("resumed_from"):
         r = s["resumed_from"]
-        steps += f", fine-tuned from a model of {r.get('total_steps') or r.get('steps')} steps ({s.get('total_steps')} in all)"
+        before = r.get("total_steps") or r.get("steps")
+        steps += f", fine-tuned from a model of {before} steps ({s.get('total_steps')} in all)"
     auto = s.get("auto")
     chosen = f"; chosen by auto: {'; '.join(auto['reasons'])}" if auto else ""
+    checkpoint = " (a checkpoint written during training: continue with --resume)" if s.get("checkpoint") else ""
+    schedule = describe(t.get("lr_schedule", "step"), t.get("lr_halve_every", 5000))
+    per_frame = meta.get("normalization", {}).get("per") == "frame"
+    losses = (
+        f"total {number(s.get('final_loss'))}, reconstruction {number(s.get('final_reconstruction'))}, "
+        f"invariance {number(s.get('final_invariance'))}, validation {number(s.get('final_val_loss'))}"
+    )
     lines = [
-        f"model       {args.model}" + (" (a checkpoint written during training: continue with --resume)"
-                                       if s.get("checkpoint") else ""),
-        f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), "
-        f"{u['in_channels']} channel(s){chosen}",
+        f"model       {args.model}{checkpoint}",
+        (
+            f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), "
+            f"{u['in_channels']} channel(s){chosen}"
+        ),
         f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
-        f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, {t.get('replacement')} replacement",
-        f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
-        f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({describe(t.get('lr_schedule', 'step'), t.get('lr_halve_every', 5000))})",
-        f"normalised  {'each frame by its own mean and std' if meta.get('normalization', {}).get('per') == 'frame' else 'by the whole image'}",
-        f"losses      total {fmt(s.get('final_loss'))}, reconstruction {fmt(s.get('final_reconstruction'))}, invariance {fmt(s.get('final_invariance'))}, validation {fmt(s.get('final_val_loss'))}",
-        f"D(f)        {fmt(s.get('invariance_D'))} (0 = blind spot; larger = output depends more on each pixel itself)",
+        (
+            f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, "
+            f"{t.get('replacement')} replacement"
+        ),
+        (
+            f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
+            f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({schedule})"
+        ),
+        f"normalised  {'each frame by its own mean and std' if per_frame else 'by the whole image'}",
+        f"losses      {losses}",
+        (
+            f"D(f)        {number(s.get('invariance_D'))} "
+            "(0 = blind spot; larger = output depends more on each pixel itself)"
+        ),
         f"written by  napari-noise2same {meta.get('package_version')} on {s.get('date')}",
     ]
     print("\n".join(lines))

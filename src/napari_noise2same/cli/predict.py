@@ -11,32 +11,52 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from ..errors import Noise2SameError
 from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
+from ..engine.predict_options import PredictOptions
+from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, device, output_folder
 
 
 def add_parser(sub) -> None:
-    q = sub.add_parser("predict", help="denoise images with a trained model",
-                       description="Denoise images with a trained model: TIFF/PNG files, folders and globs, "
-                                   "zarr arrays and OME-Zarr images, on this machine or a dask cluster.")
+    from ..engine.tiling import DEFAULT_TILE, OVERLAP
+
+    q = sub.add_parser(
+        "predict",
+        help="denoise images with a trained model",
+        description="Denoise images with a trained model: TIFF/PNG files, folders and globs, "
+        "zarr arrays and OME-Zarr images, on this machine or a dask cluster.",
+    )
     q.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs; zarr or OME-Zarr")
     q.add_argument("-m", "--model", required=True, help="model file (.n2s)")
-    q.add_argument("-o", "--output", required=True,
-                   help="output folder (writes <input>_denoised.tif, or .zarr for zarr inputs), "
-                        "or OUT.zarr for one input")
+    q.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output folder (writes <input>_denoised.tif, or .zarr for zarr inputs), or OUT.zarr for one input",
+    )
     q.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
-    q.add_argument("--tile-size", type=int, help="tile side in pixels (default: whole image when it fits)")
-    q.add_argument("--overlap", type=int, help="tile overlap in pixels (default 64)")
+    q.add_argument(
+        "--tile-size",
+        type=int,
+        help="tile side in pixels (default: the whole image when it fits, else "
+        + " in 2D, ".join(" x ".join(map(str, DEFAULT_TILE[d])) for d in (2, 3))
+        + " in 3D)",
+    )
+    q.add_argument("--overlap", type=int, help=f"tile overlap in pixels (default {OVERLAP})")
     q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
     q.add_argument("--device", default="auto", help=DEVICE_HELP)
-    q.add_argument("--chunk-size", type=int,
-                   help="chunk side for zarr outputs (default 2048 px in 2D, 64 x 512 x 512 in 3D)")
-    q.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the chunks on this dask.distributed scheduler, e.g. tcp://host:8786 "
-                        "(workers must see the model and image files at the same paths)")
+    q.add_argument(
+        "--chunk-size", type=int, help="chunk side for zarr outputs (default 2048 px in 2D, 64 x 512 x 512 in 3D)"
+    )
+    q.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on this dask.distributed scheduler, e.g. tcp://host:8786 "
+        "(workers must see the model and image files at the same paths)",
+    )
     q.set_defaults(func=run)
 
 
@@ -51,7 +71,9 @@ def run(args) -> int:
     out = Path(args.output)
     if is_zarr_name(out):
         if len(paths) != 1:
-            raise Noise2SameError(f"-o {out} names one zarr output but there are {len(paths)} inputs; give an output folder")
+            raise Noise2SameError(
+                f"-o {out} names one zarr output but there are {len(paths)} inputs; give an output folder"
+            )
         check_writable(out, "the result", "denoised.zarr")
     else:
         output_folder(out)
@@ -66,7 +88,9 @@ def run(args) -> int:
                 _predict_one(model, path, target, args)
             except Noise2SameError as e:
                 if len(paths) == 1:
-                    raise Noise2SameError(str(e) if str(path) in str(e) else f"{path}: {e}") from None
+                    if e.path is not None:
+                        raise
+                    raise type(e)(f"{path}: {e.message}", path=path, fixes=e.fixes) from None
                 failed += 1
                 tqdm.write(f"noise2same: skipped {path}: {e}", file=sys.stderr)
                 continue
@@ -81,7 +105,11 @@ def _predict_one(model, path: Path, target: Path, args) -> None:
     if is_zarr_name(target) or args.scheduler:
         _predict_chunked(model, image, model_axes(model, image), target, args)
     else:
-        denoise_to_tiff(model, image, target, tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
+        denoise_to_tiff(model, image, target, _options(args))
+
+
+def _options(args) -> PredictOptions:
+    return PredictOptions(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
 
 
 def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
@@ -93,18 +121,23 @@ def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
     from ..io.zarr_images import write_zarr
 
     result = denoise_dask(
-        model, f.data, axes, model_path=Path(args.model).resolve() if args.scheduler else None,
-        chunk_size=args.chunk_size, tile_size=args.tile_size, tta=args.tta, device=args.device,
+        model,
+        f.data,
+        axes,
+        replace(_options(args), device=args.device),
+        model_path=Path(args.model).resolve() if args.scheduler else None,
+        chunk_size=args.chunk_size,
     )
-    meta = dict(time_interval=f.time_interval, channel_names=f.channel_names)
+    meta = {"time_interval": f.time_interval, "channel_names": f.channel_names}
     with _progress():
         if is_zarr_name(target):
             plain_zarr = f.path is not None and f.path.is_dir() and not f.ome  # a plain array stays plain
             write_zarr(target, result, f.axes, f.pixel_size, f.unit, ome=not plain_zarr, **meta)
         elif f.axes.endswith("YX"):
             planes = (p for block in result.blocks for p in np.asarray(block).reshape(-1, *result.shape[-2:]))
-            write_tiff(target, PlaneStream(result.shape, np.dtype(np.float32), planes), f.axes, f.pixel_size,
-                       f.unit, **meta)
+            write_tiff(
+                target, PlaneStream(result.shape, np.dtype(np.float32), planes), f.axes, f.pixel_size, f.unit, **meta
+            )
         else:
             write_tiff(target, np.asarray(result), f.axes, f.pixel_size, f.unit, **meta)
 
@@ -122,7 +155,9 @@ def _scheduler(address: str | None):
     try:
         from distributed import Client
     except ImportError:
-        raise Noise2SameError("--scheduler needs dask.distributed: pip install 'napari-noise2same[distributed]'") from None
+        raise Noise2SameError(
+            "--scheduler needs dask.distributed: pip install 'napari-noise2same[distributed]'"
+        ) from None
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as e:

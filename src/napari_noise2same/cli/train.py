@@ -10,48 +10,97 @@ from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, read_inputs
 
 #: options that default to the resumed model's settings (or TrainConfig's for a new model)
-CONFIG_OPTIONS = ("dims", "preset", "patch_size", "mask_percent", "lambda_inv", "replacement", "method",
-                  "learning_rate", "lr_schedule", "val_fraction", "stop_when_done")
-DEFAULT_SECONDS = 300.0
+CONFIG_OPTIONS = (
+    "dims",
+    "preset",
+    "patch_size",
+    "mask_percent",
+    "lambda_inv",
+    "replacement",
+    "method",
+    "learning_rate",
+    "lr_schedule",
+    "val_fraction",
+    "stop_when_done",
+)
 
 
 def add_parser(sub) -> None:
+    from ..engine.auto import CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH
+    from ..engine.config import TrainConfig
     from ..engine.loss import METHODS
     from ..engine.masking import REPLACEMENTS
-    from ..engine.schedule import SCHEDULES
+    from ..engine.schedule import SCHEDULES, describe
     from ..engine.unet import PRESETS
 
-    t = sub.add_parser("train", help="train a model on noisy images",
-                       description="Train a Noise2Same model on noisy images alone, or fine-tune one (--resume).")
+    d = TrainConfig()  # the defaults
+
+    t = sub.add_parser(
+        "train",
+        help="train a model on noisy images",
+        description="Train a Noise2Same model on noisy images alone, or fine-tune one (--resume).",
+    )
     t.add_argument("inputs", nargs="+", metavar="INPUT", help="TIFF or PNG files, folders or globs; zarr or OME-Zarr")
     t.add_argument("-o", "--output", required=True, help="model file to write (.n2s)")
-    t.add_argument("--resume", metavar="MODEL", help="fine-tune this model (.n2s) on the inputs: its weights and "
-                   "settings are the starting point; options given here override the settings")
+    t.add_argument(
+        "--resume",
+        metavar="MODEL",
+        help="fine-tune this model (.n2s) on the inputs: its weights and "
+        "settings are the starting point; options given here override the settings",
+    )
     t.add_argument("--axes", help="axes of the inputs over STCZYX (default: read from the file)")
-    t.add_argument("--dims", type=int, choices=(2, 3), help="2D or 3D model (default 2)")
+    t.add_argument("--dims", type=int, choices=(2, 3), help=f"2D or 3D model (default {d.dims})")
     budget = t.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="number of training steps")
-    budget.add_argument("--max-seconds", type=float,
-                        help=f"training time budget in seconds (default {DEFAULT_SECONDS:g} unless --steps)")
-    t.add_argument("--stop-when-done", action="store_true", default=None,
-                   help="end before the budget once the validation loss stops improving (after a short decay)")
-    t.add_argument("--checkpoint-minutes", type=float, default=5.0, metavar="M",
-                   help="save the model to OUTPUT every M minutes while training, to --resume after a crash "
-                        "(default 5; 0: only at the end)")
-    t.add_argument("--patch-size", type=int, help="patch side in Y and X (default 64)")
-    t.add_argument("--batch-size", type=int,
-                   help="patches per step (default: chosen for the device and memory; 64 / 4 in 3D on a GPU, 16 / 2 on the CPU)")
-    t.add_argument("--mask-percent", type=float, help="percent of pixels in J (default 0.5)")
-    t.add_argument("--lambda-inv", type=_lambda_inv, metavar="L",
-                   help="weight of the invariance term (default auto: 2 x the estimated noise std, at most the paper's 2)")
-    t.add_argument("--replacement", choices=REPLACEMENTS, help="how J is replaced (default gaussian)")
-    t.add_argument("--method", choices=METHODS, help="loss (default noise2same)")
-    t.add_argument("--preset", choices=["auto", *PRESETS],
-                   help="network: auto (default) chooses for the device and the time budget; "
-                        "paper = the official 5.6M-parameter U-Net")
-    t.add_argument("--learning-rate", type=float, help="Adam learning rate (default 4e-4)")
-    t.add_argument("--lr-schedule", choices=SCHEDULES, help="learning rate over the run (default tail: decay over its last 30 %%; step: the paper's; docs/training.md)")
-    t.add_argument("--val-fraction", type=float, help="fraction held out for validation (default 0.05)")
+    budget.add_argument(
+        "--max-seconds",
+        type=float,
+        help=f"training time budget in seconds (default {DEFAULT_BUDGET.seconds:g} unless --steps)",
+    )
+    t.add_argument(
+        "--stop-when-done",
+        action="store_true",
+        default=None,
+        help="end before the budget once the validation loss stops improving (after a short decay)",
+    )
+    t.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=5.0,
+        metavar="M",
+        help="save the model to OUTPUT every M minutes while training, to --resume after a crash "
+        "(default 5; 0: only at the end)",
+    )
+    t.add_argument("--patch-size", type=int, help=f"patch side in Y and X (default {d.patch_size})")
+    t.add_argument(
+        "--batch-size",
+        type=int,
+        help=f"patches per step (default: chosen for the device and memory; {GPU_BATCH[2]} / {GPU_BATCH[3]} in 3D "
+        f"on a GPU, {CPU_BATCH[2]} / {CPU_BATCH[3]} on the CPU)",
+    )
+    t.add_argument("--mask-percent", type=float, help=f"percent of pixels in J (default {d.mask_percent})")
+    t.add_argument(
+        "--lambda-inv",
+        type=_lambda_inv,
+        metavar="L",
+        help="weight of the invariance term (default auto: 2 x the estimated noise std, at most the paper's 2)",
+    )
+    t.add_argument("--replacement", choices=REPLACEMENTS, help=f"how J is replaced (default {d.replacement})")
+    t.add_argument("--method", choices=METHODS, help=f"loss (default {d.method})")
+    t.add_argument(
+        "--preset",
+        choices=["auto", *PRESETS],
+        help="network: auto (default) chooses for the device and the time budget; "
+        "paper = the official 5.6M-parameter U-Net",
+    )
+    t.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate:g})")
+    t.add_argument(
+        "--lr-schedule",
+        choices=SCHEDULES,
+        help=f"learning rate over the run (default {d.lr_schedule}: "
+        f"{describe(d.lr_schedule, d.lr_halve_every).replace('%', '%%')}; step: the paper's; docs/training.md)",
+    )
+    t.add_argument("--val-fraction", type=float, help=f"fraction held out for validation (default {d.val_fraction:g})")
     t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.add_argument("--seed", type=int)
     t.set_defaults(func=run)
@@ -59,12 +108,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..engine import Trainer, TrainingData, load_model
-    from ..engine.auto import Budget
+    from ..engine.auto import DEFAULT_BUDGET, Budget
     from ..engine.config import check_budget
     from ..engine.trainer import Checkpoint
 
     if args.max_seconds is None and args.steps is None:
-        args.max_seconds = DEFAULT_SECONDS
+        args.max_seconds = DEFAULT_BUDGET.seconds
     check_budget(args.steps, args.max_seconds)
     if not (args.checkpoint_minutes >= 0 and args.checkpoint_minutes < float("inf")):
         raise Noise2SameError(f"--checkpoint-minutes must be 0 (off) or more, not {args.checkpoint_minutes}")
@@ -73,8 +122,12 @@ def run(args) -> int:
     config = _config(args, start)
     files = read_inputs(args.inputs, args.axes)
     data = TrainingData.from_arrays(
-        [f.data for f in files], [f.axes for f in files], dims=config.dims, patch_size=config.patch_size,
-        val_fraction=config.val_fraction, names=[str(f.path) for f in files],
+        [f.data for f in files],
+        [f.axes for f in files],
+        dims=config.dims,
+        patch_size=config.patch_size,
+        val_fraction=config.val_fraction,
+        names=[str(f.path) for f in files],
     )
     if start is not None and start.channels != data.channels:
         raise Noise2SameError(
@@ -130,8 +183,14 @@ def run_training(trainer, steps, seconds, checkpoint=None) -> None:
     from tqdm import tqdm
 
     by_steps = steps is not None
-    with tqdm(total=steps if by_steps else round(seconds), unit="step" if by_steps else "s", dynamic_ncols=True,
-              file=sys.stderr, disable=None) as bar:
+    with tqdm(
+        total=steps if by_steps else round(seconds),
+        unit="step" if by_steps else "s",
+        dynamic_ncols=True,
+        file=sys.stderr,
+        disable=None,
+    ) as bar:
+
         def on_event(e):
             if e.finishing:  # the run was shortened: the bar's end moves with it
                 bar.total = e.target_step - first if by_steps else round(e.elapsed_s + (e.eta_s or 0))

@@ -29,8 +29,8 @@ def block_index(layout: Layout, sample: tuple | int, region: tuple[slice, ...] =
     restricted to ``region`` (slices over the spatial axes, missing ones whole)."""
     if isinstance(sample, (int, np.integer)):
         sample = np.unravel_index(int(sample), sample_shape(layout)) if layout.sample_axes else ()
-    positions = dict(zip(layout.sample_axes, (int(s) for s in sample)))
-    spans = dict(zip(layout.spatial_axes, region))
+    positions = dict(zip(layout.sample_axes, (int(s) for s in sample), strict=False))
+    spans = dict(zip(layout.spatial_axes, region, strict=False))
     return tuple(positions.get(a, spans.get(a, slice(None))) for a in layout.axes)
 
 

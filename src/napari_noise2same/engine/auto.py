@@ -42,8 +42,9 @@ def choose_network(device: torch.device, dims: int, budget: Budget) -> tuple[str
         if budget.seconds is None or budget.seconds >= GPU_PAPER_SECONDS:
             return "paper", f"{gpu} and {_budget_words(budget)}: the paper's network"
         return "fast", f"{gpu} but only {_budget_words(budget)}: a network 9x lighter than the paper's"
-    return "tiny", ("the CPU: the lightest network gives the best result per minute "
-                    "(measured up to 30 minutes, docs/training.md)")
+    return "tiny", (
+        "the CPU: the lightest network gives the best result per minute (measured up to 30 minutes, docs/training.md)"
+    )
 
 
 def _budget_words(budget: Budget) -> str:
@@ -56,8 +57,14 @@ def default_batch(device: torch.device, dims: int) -> int:
     return (CPU_BATCH if device.type == "cpu" else GPU_BATCH)[dims]
 
 
-def choose(config: TrainConfig, patch: tuple[int, ...], channels: int, device: torch.device,
-           budget: Budget | None = None, free: int | None = None) -> tuple[TrainConfig, dict | None]:
+def choose(
+    config: TrainConfig,
+    patch: tuple[int, ...],
+    channels: int,
+    device: torch.device,
+    budget: Budget | None = None,
+    free: int | None = None,
+) -> tuple[TrainConfig, dict | None]:
     """Concrete settings for ``config``: (config, record of auto's choices or None).
 
     A network or batch left to auto is chosen; a batch the user gave is checked against the

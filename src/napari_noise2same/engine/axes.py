@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AxesError
+from ..errors import AxesError, Fix
 
 ALLOWED = "STCZYX"
 
@@ -27,7 +27,8 @@ def check_axes(axes: str, ndim: int) -> str:
     if len(axes) != ndim:
         raise AxesError(
             f"axes {axes!r} name {len(axes)} axes but the image has {ndim} (shape given by the file); "
-            f"pass --axes with {ndim} letters"
+            f"give {{}} with {ndim} letters",
+            fixes=(Fix("axes"),),
         )
     if "Y" not in axes or "X" not in axes:
         raise AxesError(f"axes {axes!r} must contain Y and X")
@@ -35,14 +36,26 @@ def check_axes(axes: str, ndim: int) -> str:
 
 
 def default_axes(ndim: int, rgb: bool = False) -> str:
-    """A guess for unlabelled arrays: trailing YX, a leading Z for 3D, TZ for 4D."""
+    """The one guess for unlabelled arrays: trailing YX, a leading Z for 3D, TZ for 4D, TCZ for
+    5D, and samples (S) before YX beyond; RGB pictures have C last."""
     if rgb:
         return {3: "YXC", 4: "TYXC"}.get(ndim) or _guess_failed(ndim)
+    if ndim > 5:
+        return "S" * (ndim - 2) + "YX"
     return {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TCZYX"}.get(ndim) or _guess_failed(ndim)
 
 
+def axes_from_labels(labels, ndim: int) -> str | None:
+    """Axis letters from labels such as napari's ('t', 'z', 'y', 'x'), or None when they are
+    not one distinct letter of ``ALLOWED`` per dimension."""
+    letters = [str(a).upper() for a in labels]
+    if len(letters) == ndim and all(len(a) == 1 and a in ALLOWED for a in letters) and len(set(letters)) == ndim:
+        return "".join(letters)
+    return None
+
+
 def _guess_failed(ndim: int):
-    raise AxesError(f"cannot guess the axes of a {ndim}-D image; pass them, e.g. --axes TZCYX")
+    raise AxesError(f"cannot guess the axes of a {ndim}-D image; give them, e.g. {{}}", fixes=(Fix("axes", "TZCYX"),))
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,8 @@ def make_layout(shape: tuple[int, ...], axes: str, dims: int) -> Layout:
         raise AxesError(f"dims must be 2 or 3, not {dims}")
     if dims == 3 and "Z" not in axes:
         raise AxesError(
-            f"a 3D model needs a Z axis, but the axes are {axes!r}; name it (e.g. --axes ZYX) or train a 2D model (--dims 2)"
+            f"a 3D model needs a Z axis, but the axes are {axes!r}; name it (e.g. {{}}) or train a 2D model ({{}})",
+            fixes=(Fix("axes", "ZYX"), Fix("dims", 2)),
         )
     return Layout(axes, tuple(int(s) for s in shape), dims)
 

@@ -1,8 +1,8 @@
 """Out-of-core prediction: the image as a dask graph of overlapping chunks.
 
-Each chunk is read with a halo of ``HALO`` pixels (more than the network's
-receptive radius, and a multiple of its size multiple so every chunk sees the
-same downsampling grid as the whole image), denoised by the ordinary predictor
+Each chunk is read with a halo of ``unet.HALO`` pixels (the network's receptive radius
+rounded up to its size multiple, so every chunk sees the same downsampling grid as the
+whole image), denoised by the ordinary predictor
 with its whole frame's statistics (the whole image's for models from before
 0.2), and cropped back: chunk borders are seamless.
 Nothing is computed until the result is stored, so an image larger than memory
@@ -21,10 +21,9 @@ from ..errors import ImageError
 from .arrays import checked_stats
 from .axes import Layout
 from .predict import model_layout, predict
-from .unet import SIZE_MULTIPLE
+from .predict_options import PredictOptions
+from .unet import HALO, SIZE_MULTIPLE
 
-#: halo around each chunk, in pixels of every spatial axis
-HALO = 32
 #: default chunk sides over the spatial axes (Z for 3D models first)
 CHUNK_2D, CHUNK_3D = 2048, (64, 512, 512)
 
@@ -42,19 +41,19 @@ class ModelFile:
 @functools.lru_cache(maxsize=4)
 def _load(path: str, device):
     from .devices import resolve_device
-    from .model_file import load_model
+    from .model import load_model
 
     return load_model(path, device=resolve_device(device or "auto"))
 
 
-def denoise_dask(model, image, axes: str, *, model_path=None, chunk_size=None, tile_size=None, tta: bool = False,
-                 device=None):
+def denoise_dask(model, image, axes: str, options: PredictOptions | None = None, *, model_path=None, chunk_size=None):
     """The denoised image as a lazy float32 dask array with the axes and shape of ``image``.
 
     ``image`` is a dask array (or anything dask can wrap).  With ``model_path`` the chunks
     load the model from that file (needed for a dask.distributed cluster), else they use
     ``model`` itself.  ``chunk_size``: chunk side over the spatial axes (default 2048 in
-    2D, 64 x 512 x 512 in 3D); ``tile_size``, ``tta`` and ``device`` are the predictor's.
+    2D, 64 x 512 x 512 in 3D); ``options`` are the predictor's, for each chunk (its overlap
+    applies between tiles inside a chunk; chunks overlap by the halo).
     """
     import dask.array as da
 
@@ -64,18 +63,19 @@ def denoise_dask(model, image, axes: str, *, model_path=None, chunk_size=None, t
     x = x.rechunk(_chunks(layout, chunk_size, model.dims))
     depth = {i: HALO if a in layout.spatial_axes else 0 for i, a in enumerate(layout.axes)}
     source = ModelFile(str(model_path)) if model_path is not None else model
-    job = functools.partial(_denoise_chunk, source, layout, stats, tile_size, tta, device)
-    return x.map_overlap(job, depth=depth, boundary="none", trim=True, dtype=np.float32,
-                         meta=np.empty((0,) * x.ndim, np.float32))
+    job = functools.partial(_denoise_chunk, source, layout, stats, options or PredictOptions())
+    return x.map_overlap(
+        job, depth=depth, boundary="none", trim=True, dtype=np.float32, meta=np.empty((0,) * x.ndim, np.float32)
+    )
 
 
-def _denoise_chunk(source, layout, stats, tile_size, tta, device, block, block_info=None):
-    model = source.load(device) if isinstance(source, ModelFile) else source
+def _denoise_chunk(source, layout, stats, options: PredictOptions, block, block_info=None):
+    model = source.load(options.device) if isinstance(source, ModelFile) else source
     if isinstance(stats, dict):  # per frame: a chunk holds one frame (depth 0 along the sample axes)
         location = block_info[0]["chunk-location"]
         frame = tuple(location[layout.axes.index(a)] for a in layout.sample_axes)
         stats = stats[frame]
-    return predict(model, block, layout.axes, stats=stats, tile_size=tile_size, tta=tta, device=device)
+    return predict(model, block, layout.axes, options, stats=stats)
 
 
 def _stats(x, layout: Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -98,15 +98,17 @@ def _frame_stats(x, layout: Layout) -> dict:
     kept = [a for a in layout.axes if a not in layout.spatial_axes]  # the sample axes and C, in order
     order = [kept.index(a) for a in layout.sample_axes] + ([kept.index("C")] if "C" in kept else [])
     frames = len(layout.sample_axes)
-    mean, var = (np.transpose(v, order).reshape(tuple(np.shape(v)[i] for i in order[:frames]) + (-1,))
-                 for v in (mean, var))
+    mean, var = (
+        np.transpose(v, order).reshape(tuple(np.shape(v)[i] for i in order[:frames]) + (-1,)) for v in (mean, var)
+    )
     # frames are all the same size, so the whole image's moments are their averages
     flat_mean, flat_var = mean.reshape(-1, mean.shape[-1]), var.reshape(-1, var.shape[-1])
     _, image_std = checked_stats(flat_mean.mean(axis=0), flat_var.mean(axis=0) + flat_mean.var(axis=0))
     std = np.sqrt(np.maximum(var, 0))
     std = np.where(std > 1e-6 * image_std, std, image_std)
-    return {frame: (mean[frame].astype(np.float32), std[frame].astype(np.float32))
-            for frame in np.ndindex(*mean.shape[:-1])}
+    return {
+        frame: (mean[frame].astype(np.float32), std[frame].astype(np.float32)) for frame in np.ndindex(*mean.shape[:-1])
+    }
 
 
 def _chunks(layout: Layout, chunk_size, dims: int) -> tuple:
@@ -118,9 +120,9 @@ def _chunks(layout: Layout, chunk_size, dims: int) -> tuple:
         sides = (chunk_size,) * dims if isinstance(chunk_size, int) else tuple(chunk_size)
     if len(sides) != dims:
         raise ImageError(f"chunk size {chunk_size} does not fit a {dims}D model")
-    spatial = dict(zip(layout.spatial_axes, sides))
+    spatial = dict(zip(layout.spatial_axes, sides, strict=False))
     chunks = []
-    for a, n in zip(layout.axes, layout.shape):
+    for a, n in zip(layout.axes, layout.shape, strict=False):
         if a in spatial:
             chunks.append(_split(n, max(2 * HALO, int(spatial[a]) // SIZE_MULTIPLE * SIZE_MULTIPLE)))
         elif a == "C":

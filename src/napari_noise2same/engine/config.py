@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import ConfigError
+from ..text import number
 from .loss import METHODS
 from .masking import REPLACEMENTS
 from .schedule import SCHEDULES
@@ -20,6 +21,31 @@ from .unet import PRESETS
 AUTO = "auto"
 #: the largest values accepted: beyond them a setting is a typing mistake, not a choice
 MAX_PATCH, MAX_BATCH, MAX_LAMBDA, MAX_SECONDS = 1024, 4096, 100.0, 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number setting accepts (``low_open``/``high_open``: the end itself is not)."""
+
+    low: float
+    high: float | None
+    low_open: bool = False
+    high_open: bool = False
+
+
+#: every number setting's range: the checks below and the widgets' spin boxes use these
+RANGES = {
+    "patch_size": Range(8, MAX_PATCH),
+    "batch_size": Range(1, MAX_BATCH),
+    "mask_percent": Range(0, 50, low_open=True),
+    "lambda_inv": Range(0, MAX_LAMBDA),
+    "mask_sigma": Range(0, 10, low_open=True),
+    "learning_rate": Range(0, 1, low_open=True),
+    "lr_halve_every": Range(1, None),
+    "val_fraction": Range(0, 0.5, high_open=True),
+    "val_every": Range(1, None),
+    "seed": Range(0, 2**32 - 1),
+}
 
 
 @dataclass
@@ -50,19 +76,19 @@ class TrainConfig:
         _one_of("replacement", self.replacement, REPLACEMENTS)
         _one_of("learning-rate schedule", self.lr_schedule, SCHEDULES)
         _one_of("forward", self.forward, ("separate", "joint"))
-        _integer("patch size", self.patch_size, 8, MAX_PATCH)
+        _integer("patch size", self.patch_size, RANGES["patch_size"])
         if self.batch_size is not None:
-            _integer("batch size", self.batch_size, 1, MAX_BATCH)
-        _number("mask percent", self.mask_percent, 0, 50, low_open=True)
+            _integer("batch size", self.batch_size, RANGES["batch_size"])
+        _number("mask percent", self.mask_percent, RANGES["mask_percent"])
         if self.lambda_inv != AUTO:
-            _number("lambda_inv", self.lambda_inv, 0, MAX_LAMBDA, also="or 'auto'")
-        _number("mask sigma", self.mask_sigma, 0, 10, low_open=True)
-        _number("learning rate", self.learning_rate, 0, 1, low_open=True)
-        _integer("learning-rate halving interval (steps)", self.lr_halve_every, 1, None)
-        _number("validation fraction", self.val_fraction, 0, 0.5, high_open=True)
-        _integer("validation interval (steps)", self.val_every, 1, None)
+            _number("lambda_inv", self.lambda_inv, RANGES["lambda_inv"], also="or 'auto'")
+        _number("mask sigma", self.mask_sigma, RANGES["mask_sigma"])
+        _number("learning rate", self.learning_rate, RANGES["learning_rate"])
+        _integer("learning-rate halving interval (steps)", self.lr_halve_every, RANGES["lr_halve_every"])
+        _number("validation fraction", self.val_fraction, RANGES["val_fraction"])
+        _integer("validation interval (steps)", self.val_every, RANGES["val_every"])
         if self.seed is not None:
-            _integer("seed", self.seed, 0, 2**32 - 1)
+            _integer("seed", self.seed, RANGES["seed"])
 
     @property
     def is_auto(self) -> bool:
@@ -79,13 +105,13 @@ class TrainConfig:
 
 
 def check_budget(steps: int | None, seconds: float | None) -> None:
-    """A training budget: a positive number of steps and/or seconds (at most a year)."""
+    """A training budget: a positive number of steps and/or seconds (at most a month)."""
     if steps is None and seconds is None:
         raise ConfigError("give a training budget: a number of steps or a time")
     if steps is not None:
-        _integer("number of steps", steps, 1, None)
+        _integer("number of steps", steps, Range(1, None))
     if seconds is not None:
-        _number("training time (seconds)", seconds, 0, MAX_SECONDS, low_open=True)
+        _number("training time (seconds)", seconds, Range(0, MAX_SECONDS, low_open=True))
 
 
 def _one_of(name, value, allowed) -> None:
@@ -93,23 +119,19 @@ def _one_of(name, value, allowed) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}, not {value!r}")
 
 
-def _integer(name, value, low, high) -> None:
+def _integer(name, value, span: Range) -> None:
     if isinstance(value, bool) or not isinstance(value, int) and not (isinstance(value, float) and value.is_integer()):
         raise ConfigError(f"{name} must be a whole number, not {value!r}")
-    _number(name, value, low, high, kind="a whole number")
+    _number(name, value, span, kind="a whole number")
 
 
-def _number(name, value, low, high, *, low_open=False, high_open=False, also="", kind="a number") -> None:
-    """``value`` within [low, high] (ends open where asked; ``high`` None: no upper end)."""
+def _number(name, value, span: Range, *, also="", kind="a number") -> None:
+    """``value`` within ``span``."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (high is None or (value < high if high_open else value <= high))
+    ok = ok and (value > span.low if span.low_open else value >= span.low)
+    ok = ok and (span.high is None or (value < span.high if span.high_open else value <= span.high))
     if not ok:
-        span = f"{'more than' if low_open else 'at least'} {_show(low)}"
-        if high is not None:
-            span += f" and {'less than' if high_open else 'at most'} {_show(high)}"
-        raise ConfigError(f"{name} must be {kind} {span}{' ' + also if also else ''}, not {value!r}")
-
-
-def _show(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+        words = f"{'more than' if span.low_open else 'at least'} {number(span.low)}"
+        if span.high is not None:
+            words += f" and {'less than' if span.high_open else 'at most'} {number(span.high)}"
+        raise ConfigError(f"{name} must be {kind} {words}{' ' + also if also else ''}, not {value!r}")

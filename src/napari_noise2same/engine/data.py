@@ -54,7 +54,7 @@ class Source:
         return read_normalised(self.array, self.layout, sample, region, self.mean[sample], self.std[sample])
 
     @classmethod
-    def from_array(cls, array, axes: str, dims: int, name: str) -> "Source":
+    def from_array(cls, array, axes: str, dims: int, name: str) -> Source:
         layout = make_layout(tuple(np.shape(array)), axes, dims)
         if min(spatial_shape(layout)) < MIN_SIZE:  # tiny: take it whole and pad it (cheap)
             canon = pad_to_min(to_canonical(np.asarray(array, dtype=np.float32), layout), MIN_SIZE)
@@ -106,25 +106,27 @@ class TrainingData:
         patch_size: int | tuple[int, ...] = 64,
         val_fraction: float = 0.05,
         names: list[str] | None = None,
-    ) -> "TrainingData":
+    ) -> TrainingData:
         """``arrays``: numpy or lazy arrays with the given ``axes`` (one string, or one per array)."""
         if not len(arrays):
             raise ImageError("no training images given")
         axes_list = [axes] * len(arrays) if isinstance(axes, str) else list(axes)
         names = names or [f"image {i + 1}" for i in range(len(arrays))]
-        sources = [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names)]
+        sources = [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names, strict=True)]
         channels = {s.layout.channels for s in sources}
         if len(channels) > 1:
-            raise ImageError(f"training images have different channel counts {sorted(channels)}; train one model per channel layout")
+            raise ImageError(
+                f"training images have different channel counts {sorted(channels)}; train one model per channel layout"
+            )
         return cls.from_sources(sources, dims, patch_size, val_fraction)
 
     @classmethod
-    def from_sources(cls, sources: list[Source], dims: int, patch_size, val_fraction: float) -> "TrainingData":
+    def from_sources(cls, sources: list[Source], dims: int, patch_size, val_fraction: float) -> TrainingData:
         patch = fit_patch(patch_size, dims, [s.spatial for s in sources])
         train, val = _split([s.shape for s in sources], patch, val_fraction)
         return cls(sources, dims, patch, train, val)
 
-    def resampled(self, patch_size, val_fraction: float) -> "TrainingData":
+    def resampled(self, patch_size, val_fraction: float) -> TrainingData:
         """The same images with another patch size or validation split (nothing is read again)."""
         return self.from_sources(self.sources, self.dims, patch_size, val_fraction)
 
@@ -155,9 +157,9 @@ class TrainingData:
     def _crop(self, i, samples, rows, size, rng) -> np.ndarray:
         source = self.sources[i]
         n = rng.integers(samples.start, samples.stop)
-        starts = [rng.integers(0, s - p + 1) for s, p in zip(source.spatial, size)]
+        starts = [rng.integers(0, s - p + 1) for s, p in zip(source.spatial, size, strict=False)]
         starts[-2] = rng.integers(rows.start, rows.stop - size[-2] + 1)
-        return source.read(n, tuple(slice(s, s + p) for s, p in zip(starts, size)))
+        return source.read(n, tuple(slice(s, s + p) for s, p in zip(starts, size, strict=False)))
 
 
 def _floor_multiple(n: int) -> int:
@@ -173,7 +175,7 @@ def fit_patch(patch_size, dims, spatial_shapes) -> tuple[int, ...]:
     if len(patch_size) != dims:
         raise ImageError(f"patch size {patch_size} does not match a {dims}D model")
     smallest = np.min(spatial_shapes, axis=0)
-    return tuple(min(_floor_multiple(p), _floor_multiple(int(s))) for p, s in zip(patch_size, smallest))
+    return tuple(min(_floor_multiple(p), _floor_multiple(int(s))) for p, s in zip(patch_size, smallest, strict=False))
 
 
 def _split(shapes, patch, val_fraction):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import Noise2SameError
+from ..errors import Fix, Noise2SameError
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
@@ -22,11 +22,13 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     except RuntimeError:
         raise Noise2SameError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise Noise2SameError("no CUDA GPU is available here; use --device cpu (or auto)")
+        raise Noise2SameError("no CUDA GPU is available here; use {} (or auto)", fixes=(Fix("device", "cpu"),))
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise Noise2SameError(f"there is no GPU {device.index} (found {torch.cuda.device_count()}); pick another cuda:N")
+        raise Noise2SameError(
+            f"there is no GPU {device.index} (found {torch.cuda.device_count()}); pick another cuda:N"
+        )
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise Noise2SameError("Apple MPS is not available here; use --device cpu (or auto)")
+        raise Noise2SameError("Apple MPS is not available here; use {} (or auto)", fixes=(Fix("device", "cpu"),))
     return device
 
 

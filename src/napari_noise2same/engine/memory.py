@@ -75,8 +75,15 @@ def largest_batch(dims: int, base_width: int, channels: int, patch: tuple[int, .
     return max(0, int(room // max(one, 1)))
 
 
-def check_fits(dims: int, base_width: int, channels: int, batch: int, patch: tuple[int, ...],
-               device: torch.device, free: int | None = None) -> None:
+def check_fits(
+    dims: int,
+    base_width: int,
+    channels: int,
+    batch: int,
+    patch: tuple[int, ...],
+    device: torch.device,
+    free: int | None = None,
+) -> None:
     """Refuse, with the largest batch that fits, a step that would not fit in memory."""
     budget = int(SHARE * (free_bytes(device) if free is None else free))
     need = step_bytes(dims, base_width, channels, batch, patch)
@@ -85,10 +92,11 @@ def check_fits(dims: int, base_width: int, channels: int, batch: int, patch: tup
     fits = largest_batch(dims, base_width, channels, patch, budget)
     where = "GPU memory" if device.type == "cuda" else "memory"
     size = "x".join(map(str, patch))
-    fix = (f"use a batch size of {fits} or less" if fits >= 1
-           else "use a smaller patch size or a smaller network")
-    raise ConfigError(f"a batch of {batch} patches of {size} needs about {_gib(need)} of {where} but about "
-                      f"{_gib(budget)} can be used here; {fix}")
+    fix = f"use a batch size of {fits} or less" if fits >= 1 else "use a smaller patch size or a smaller network"
+    raise ConfigError(
+        f"a batch of {batch} patches of {size} needs about {_gib(need)} of {where} but about "
+        f"{_gib(budget)} can be used here; {fix}"
+    )
 
 
 def _gib(n: int) -> str:

@@ -1,12 +1,21 @@
-"""A trained Noise2Same model: the network plus everything prediction needs to know."""
+"""A trained Noise2Same model: the network plus everything prediction needs to know.
+
+Saving and loading turn it into the JSON and tensors of :mod:`.model_file` (the container,
+which knows nothing of this class) and back."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import torch
 
+from ..errors import ModelFileError
+from . import model_file
 from .config import TrainConfig
+from .predict_options import PredictOptions
 from .unet import UNet, UNetConfig
 
 
@@ -45,19 +54,51 @@ class Noise2SameModel:
         if unit and unit != "pixel" and sizes:
             self.summary["pixel_size"], self.summary["unit"] = sizes, str(unit)
 
-    def predict(self, image: np.ndarray, axes: str, **kwargs) -> np.ndarray:
-        """Denoise ``image`` (any axes order); see :func:`predict.predict` for the options."""
+    def predict(self, image: np.ndarray, axes: str, options: PredictOptions | None = None, **hooks) -> np.ndarray:
+        """Denoise ``image`` (any axes order) with ``options`` (tiles, TTA, device); ``hooks`` are
+        :func:`.predict.predict`'s progress and stop callbacks."""
         from .predict import predict
 
-        return predict(self, image, axes, **kwargs)
+        return predict(self, image, axes, options, **hooks)
 
-    def save(self, path) -> None:
-        from .model_file import save_model
+    def metadata(self) -> dict:
+        """Everything but the weights, as stored in the model file's JSON."""
+        return {
+            "unet": self.unet_config.to_dict(),
+            "axes": self.axes,
+            "train_config": self.train_config.to_dict(),
+            "normalization": self.normalization,
+            "summary": self.summary,
+        }
 
-        save_model(self, path)
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model (and a checkpoint's optimiser state) to ``path`` atomically."""
+        optimizer = self.training_state["optimizer"] if self.training_state else None
+        return model_file.write(path, self.metadata(), self.net.state_dict(), optimizer)
 
     @classmethod
-    def load(cls, path, device="cpu") -> "Noise2SameModel":
-        from .model_file import load_model
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
+        """Read a model file; nothing in it is executed or unpickled."""
+        meta, state, optimizer = model_file.read(path)
+        try:
+            net = UNet(UNetConfig(**meta["unet"]))
+            net.load_state_dict(state, strict=True)
+            config = TrainConfig.from_dict(meta.get("train_config", {}))
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:  # well-formed file, content not ours
+            raise ModelFileError(
+                f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=path
+            ) from None
+        net.to(device).eval()
+        training_state = {"optimizer": optimizer} if optimizer is not None else None
+        return cls(
+            net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}), training_state
+        )
 
-        return load_model(path, device=device)
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
+    """Read a ``.n2s`` model file (see :meth:`Noise2SameModel.load`)."""
+    return Noise2SameModel.load(path, device)
+
+
+def save_model(model: Noise2SameModel, path: str | os.PathLike) -> Path:
+    return model.save(path)

@@ -1,4 +1,7 @@
-"""The ``.n2s`` model file: a zip of ``model.json`` and ``weights.safetensors``.
+"""The ``.n2s`` container: a zip of ``model.json`` and ``weights.safetensors``.
+
+This module knows the file, not the model: :mod:`.model` turns a model into JSON and tensors
+and back, and calls :func:`write` and :func:`read` here.
 
 A checkpoint written during training also holds ``optimizer.safetensors`` (Adam's moments,
 with the optimiser's settings in its metadata), so that training continues exactly.
@@ -15,42 +18,32 @@ import zipfile
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from .. import __version__
+from ..atomic import atomic_write
 from ..errors import ModelFileError
-from .atomic import atomic_write
-from .config import TrainConfig
-from .model import Noise2SameModel
-from .unet import UNet, UNetConfig
 
 FORMAT = "napari-noise2same model"
 FORMAT_VERSION = 1
 SUFFIX = ".n2s"
+NOT_A_MODEL = "{} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same"
 _META, _WEIGHTS, _OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
 
 
-def model_metadata(model: Noise2SameModel) -> dict:
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "package_version": __version__,
-        "unet": model.unet_config.to_dict(),
-        "axes": model.axes,
-        "train_config": model.train_config.to_dict(),
-        "normalization": model.normalization,
-        "summary": model.summary,
-    }
-
-
-def save_model(model: Noise2SameModel, path: str | os.PathLike) -> Path:
+def write(path: str | os.PathLike, meta: dict, state: dict[str, torch.Tensor], optimizer: dict | None = None) -> Path:
+    """Write a model file atomically: ``meta`` (JSON-able, without the format fields, which are
+    added here), the network's ``state`` dict and, for a checkpoint, a torch optimiser state."""
     path = Path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    meta = json.dumps(model_metadata(model), indent=2)
-    weights = save_safetensors(state, metadata={"format": FORMAT})
-    optimizer = _optimizer_bytes(model.training_state["optimizer"]) if model.training_state else None
-    atomic_write(path, lambda f: _write_zip(f, meta, weights, optimizer))
+    header = json.dumps(
+        {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__, **meta}, indent=2
+    )
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    weights = save_safetensors(tensors, metadata={"format": FORMAT})
+    extra = _optimizer_bytes(optimizer) if optimizer is not None else None
+    atomic_write(path, lambda f: _write_zip(f, header, weights, extra))
     return path
 
 
@@ -65,8 +58,11 @@ def _write_zip(f, meta: str, weights: bytes, optimizer: bytes | None) -> None:
 def _optimizer_bytes(state: dict) -> bytes:
     """A torch optimiser state dict as safetensors: the per-parameter tensors by name, the
     settings (param_groups) as JSON in the metadata."""
-    tensors = {f"{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
-               for index, entries in state["state"].items() for key, value in entries.items()}
+    tensors = {
+        f"{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
+        for index, entries in state["state"].items()
+        for key, value in entries.items()
+    }
     return save_safetensors(tensors, metadata={"param_groups": json.dumps(state["param_groups"])})
 
 
@@ -74,7 +70,7 @@ def _optimizer_state(blob: bytes) -> dict:
     tensors = load_safetensors(blob)
     # the metadata sits in the file's JSON header: 8 bytes of length (little-endian), then the header
     header_len = int.from_bytes(blob[:8], "little")
-    groups = json.loads(json.loads(blob[8:8 + header_len])["__metadata__"]["param_groups"])
+    groups = json.loads(json.loads(blob[8 : 8 + header_len])["__metadata__"]["param_groups"])
     state: dict = {}
     for name, value in tensors.items():
         index, key = name.split(".", 1)
@@ -83,47 +79,50 @@ def _optimizer_state(blob: bytes) -> dict:
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """The JSON part of a model file, checked for format and version."""
+    """The JSON part of a model file, checked for format and version (no weights are read)."""
     meta, _ = _read(path, weights=False)
     return meta
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
+def read(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor], dict | None]:
+    """``(meta, state, optimizer)`` of a model file: its JSON, the network's state dict and a
+    checkpoint's optimiser state (None for a finished model).  Nothing is unpickled."""
     meta, (weights, optimizer) = _read(path, weights=True)
     try:
-        unet_config = UNetConfig(**meta["unet"])
-        net = UNet(unet_config)
-        state = load_safetensors(weights)
-        net.load_state_dict(state, strict=True)
-        config = TrainConfig.from_dict(meta.get("train_config", {}))
-        training_state = {"optimizer": _optimizer_state(optimizer)} if optimizer is not None else None
-    except Exception as e:  # malformed content in a well-formed container
-        raise ModelFileError(f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it") from None
-    net.to(device).eval()
-    return Noise2SameModel(net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}),
-                           training_state)
+        return meta, load_safetensors(weights), (_optimizer_state(optimizer) if optimizer is not None else None)
+    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ModelFileError(
+            f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=path
+        ) from None
 
 
 def _read(path, weights: bool):
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist; check the path")
+        raise ModelFileError(f"model file {path} does not exist; check the path", path=path)
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             if _META not in names or _WEIGHTS not in names:
-                raise ModelFileError(f"{path} is not a Noise2Same model (.n2s) file; train one with 'noise2same train'")
+                raise ModelFileError(
+                    f"{path} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same", path=path
+                )
             meta = json.loads(z.read(_META).decode("utf-8"))
             blob = (z.read(_WEIGHTS), z.read(_OPTIMIZER) if _OPTIMIZER in names else None) if weights else None
     except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.LargeZipFile):
-        raise ModelFileError(f"{path} is not a readable Noise2Same model (.n2s) file (damaged or another format)") from None
+        raise ModelFileError(
+            f"{path} is not a readable Noise2Same model (.n2s) file (damaged or another format)", path=path
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a Noise2Same model (.n2s) file; train one with 'noise2same train'")
+        raise ModelFileError(
+            f"{path} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same", path=path
+        )
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by napari-noise2same {meta.get('package_version', '?')} in model format "
             f"{version}, which this version ({__version__}) cannot read; upgrade with "
-            f"'pip install -U napari-noise2same'"
+            f"'pip install -U napari-noise2same'",
+            path=path,
         )
     return meta, blob

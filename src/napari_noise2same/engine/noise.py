@@ -40,9 +40,17 @@ def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
     """The RMS over ``block`` x ``block`` blocks of Immerkaer's white-noise std (the whole
     plane where it is smaller than a block; at least 3 x 3)."""
     x = np.asarray(plane, dtype=np.float64)
-    r = np.abs(x[:-2, :-2] - 2 * x[:-2, 1:-1] + x[:-2, 2:]
-               - 2 * x[1:-1, :-2] + 4 * x[1:-1, 1:-1] - 2 * x[1:-1, 2:]
-               + x[2:, :-2] - 2 * x[2:, 1:-1] + x[2:, 2:]) * (np.sqrt(np.pi / 2) / 6)
+    r = np.abs(
+        x[:-2, :-2]
+        - 2 * x[:-2, 1:-1]
+        + x[:-2, 2:]
+        - 2 * x[1:-1, :-2]
+        + 4 * x[1:-1, 1:-1]
+        - 2 * x[1:-1, 2:]
+        + x[2:, :-2]
+        - 2 * x[2:, 1:-1]
+        + x[2:, 2:]
+    ) * (np.sqrt(np.pi / 2) / 6)
     h, w = r.shape[0] // block * block, r.shape[1] // block * block
     if not h or not w:
         return float(r.mean())

@@ -15,69 +15,95 @@ so :func:`iter_denoised` holds only a slab of input and output in memory.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import ImageError
-from .arrays import block_index, channel_stats, frame_stats, read_normalised, sample_shape, spatial_shape, to_input_order
+from .arrays import (
+    block_index,
+    channel_stats,
+    frame_stats,
+    read_normalised,
+    sample_shape,
+    spatial_shape,
+    to_input_order,
+)
 from .axes import Layout, make_layout
 from .devices import resolve_device
+from .predict_options import PredictOptions
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
 from .unet import channels_last
 
+if TYPE_CHECKING:
+    from .model import Noise2SameModel
 
-def predict(model, image, axes: str, **kwargs) -> np.ndarray:
+
+Hook = Callable[[int, int], None]
+
+
+def predict(
+    model: Noise2SameModel,
+    image,
+    axes: str,
+    options: PredictOptions | None = None,
+    *,
+    stats: tuple | None = None,
+    on_progress: Hook | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> np.ndarray:
     """Denoise ``image`` whose axes are ``axes``; returns float32 of the same shape.
 
-    Keyword arguments are those of :func:`iter_denoised`.
+    The arguments are those of :func:`iter_denoised`.
     """
     layout = model_layout(model, image, axes)
     out = np.empty(layout.shape, dtype=np.float32)
-    for index, block in iter_denoised(model, image, axes, **kwargs):
+    for index, block in iter_denoised(
+        model, image, axes, options, stats=stats, on_progress=on_progress, should_stop=should_stop
+    ):
         out[index] = block
     return out
 
 
 def iter_denoised(
-    model,
+    model: Noise2SameModel,
     image,
     axes: str,
+    options: PredictOptions | None = None,
     *,
-    tile_size: int | tuple[int, ...] | None = None,
-    overlap: int | tuple[int, ...] | None = None,
-    tta: bool = False,
-    device: str | torch.device | None = None,
     stats: tuple | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Hook | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[tuple, np.ndarray]]:
     """Yield ``(index, block)``: ``out[index] = block`` fills the denoised image piece by piece.
 
     Blocks come in the input's order of samples, each sample in slabs along its
     first spatial axis, with the axes of ``image`` (float32, input intensity scale).
-    ``tile_size`` None picks whole-sample prediction when the activations fit in
-    about 1.5 GB, else tiles of 512 px (2D) or 32x256x256 (3D).  ``tta`` averages
-    the 8 rotations and flips of the YX plane.  ``stats`` (per-channel mean, std) standardise
-    every sample instead of its own statistics: the whole frame's, when ``image`` is a piece of it.
-    ``on_progress(done, total)`` is
-    called per tile; ``should_stop()`` returning True aborts with InterruptedError.
+    ``options``: tiles, overlap, test-time augmentation and device (:class:`PredictOptions`).
+    ``stats`` (per-channel mean, std) standardise every sample instead of its own statistics:
+    the whole frame's, when ``image`` is a piece of it (out-of-core chunks).
+    ``on_progress(done, total)`` is called per tile; ``should_stop()`` returning True aborts
+    with InterruptedError.
     """
+    options = options or PredictOptions()
+    tile_size, overlap, tta = options.tile_size, options.overlap, options.tta
     layout = model_layout(model, image, axes)
-    device = resolve_device(device) if device is not None else next(model.net.parameters()).device
+    device = resolve_device(options.device) if options.device is not None else next(model.net.parameters()).device
     net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
     samples = list(np.ndindex(*sample_shape(layout)))
     if stats is not None:
         per_sample = [stats] * len(samples)
     elif model.per_frame:
         means, stds, _ = frame_stats(image, layout)
-        per_sample = list(zip(means, stds))
+        per_sample = list(zip(means, stds, strict=True))
     else:
         per_sample = [channel_stats(image, layout)] * len(samples)
     spatial = spatial_shape(layout)
     tiles = tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
-    plan = [tile_starts(s, t, o) for s, t, o in zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles))]
+    spans = zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles), strict=True)
+    plan = [tile_starts(s, t, o) for s, t, o in spans]
     total, done = len(samples) * int(np.prod([len(p) for p in plan])), 0
 
     def tick():
@@ -88,7 +114,7 @@ def iter_denoised(
         if on_progress is not None:
             on_progress(done, total)
 
-    for sample, sample_stats in zip(samples, per_sample):
+    for sample, sample_stats in zip(samples, per_sample, strict=True):
         mean, std = (np.asarray(v, np.float32).reshape((-1,) + (1,) * model.dims) for v in sample_stats)
 
         def read(lo, hi, sample=sample, mean=mean, std=std):
@@ -130,7 +156,7 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
             acc = np.concatenate([acc, np.zeros((acc.shape[0], grow, *padded[1:]), np.float32)], axis=1)
         for rest in itertools.product(*plan[1:]):
             starts = (z0, *rest)
-            inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:]))
+            inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:], strict=False))
             w = blend_window(starts, tiles, plan, padded)
             out = _run(net, slab[(slice(None), slice(None), *inner)], device, tta)
             rows = slice(z0 - acc_lo, z1 - acc_lo)
@@ -150,7 +176,7 @@ def _padded_rows(read, lo: int, hi: int, spatial, padded) -> np.ndarray:
     rows = [_mirror(r, first) for r in range(lo, hi)]
     a, b = min(rows), max(rows) + 1
     block = read(a, b)[:, [r - a for r in rows]]
-    pads = [(0, 0), (0, 0)] + [(0, p - s) for s, p in zip(spatial[1:], padded[1:])]
+    pads = [(0, 0), (0, 0)] + [(0, p - s) for s, p in zip(spatial[1:], padded[1:], strict=False)]
     return np.pad(block, pads, mode="symmetric") if any(p[1] for p in pads) else block
 
 
@@ -182,22 +208,32 @@ def planes_in_order(layout: Layout) -> bool:
     (C order over the other axes), so they can be written as they come."""
     others = [a for a in layout.axes if a not in "YX"]
     kept = [a for a in others if a not in layout.sample_axes]
-    return layout.axes.endswith("YX") and others == list(layout.sample_axes) + kept and (
-        kept.index("Z") < kept.index("C") if {"Z", "C"} <= set(kept) else True
+    return (
+        layout.axes.endswith("YX")
+        and others == list(layout.sample_axes) + kept
+        and (kept.index("Z") < kept.index("C") if {"Z", "C"} <= set(kept) else True)
     )
 
 
-def iter_planes(model, image, axes: str, **kwargs) -> Iterator[np.ndarray]:
+def iter_planes(
+    model: Noise2SameModel,
+    image,
+    axes: str,
+    options: PredictOptions | None = None,
+    *,
+    on_progress: Hook | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[np.ndarray]:
     """The denoised image as float32 YX planes in storage order (TIFF pages), one slab in memory.
 
-    Needs :func:`planes_in_order`; keyword arguments are those of :func:`iter_denoised`.
+    Needs :func:`planes_in_order`; the arguments are those of :func:`iter_denoised`.
     """
     layout = model_layout(model, image, axes)
     if not planes_in_order(layout):
         raise ValueError(f"axes {layout.axes} do not give planes in storage order; use predict()")
     height, width = layout.shape[-2:]
     pending = []  # row slabs of the current 2D sample
-    for _, block in iter_denoised(model, image, axes, **kwargs):
+    for _, block in iter_denoised(model, image, axes, options, on_progress=on_progress, should_stop=should_stop):
         if model.dims == 3:  # complete Z planes
             yield from block.reshape(-1, height, width)
             continue

@@ -43,8 +43,11 @@ def describe(schedule: str, halve_every: int = 5000) -> str:
     """The schedule in words, for model files and ``noise2same info``."""
     if schedule == "step":
         return f"halved every {halve_every} steps"
-    return {"tail": f"decayed to 0 over the last {TAIL:.0%} of each run", "cosine": "cosine decay over each run",
-            "constant": "constant"}.get(schedule, schedule)
+    return {
+        "tail": f"decayed to 0 over the last {TAIL:.0%} of each run",
+        "cosine": "cosine decay over each run",
+        "constant": "constant",
+    }.get(schedule, schedule)
 
 
 def decays(schedule: str) -> bool:
@@ -77,7 +80,9 @@ class Plateau:
     def update(self, value: float) -> bool:
         """Record a validation loss; True when training has plateaued."""
         self.seen += 1
-        if math.isfinite(value) and value < self.best - self.min_delta * abs(self.best if math.isfinite(self.best) else value):
+        if math.isfinite(value) and value < self.best - self.min_delta * abs(
+            self.best if math.isfinite(self.best) else value
+        ):
             self.best, self.since_best = value, 0
         else:
             self.since_best += 1

@@ -1,12 +1,13 @@
 """The tile plan of the predictor: tile shapes, overlaps, starts and blending weights.
 
 Tiles start on multiples of the network's size multiple (so every tile sees the
-same downsampling grid as the whole image) and overlap by more than twice the
-receptive radius (21 px); each output pixel is taken from the tile whose centre
-is nearest, the switch falling in the middle of the overlap, so every output
-pixel comes from a tile that saw at least half the overlap of context on every
-side.  With that much context two tiles compute the same value, so the result
-equals the whole-image prediction and there is nothing to cross-fade.
+same downsampling grid as the whole image) and overlap by twice the halo
+(``unet.HALO``: the receptive radius of 22 px rounded up to 24); each output pixel is taken
+from the tile whose centre is nearest, the switch falling in the middle of the overlap, so
+every output pixel comes from a tile that saw at least half the overlap of context on every
+side.  With that much context two tiles compute the same value, so the result equals the
+whole-image prediction and there is nothing to cross-fade (no blending weights but 0 and 1).
+Default tiles: 512 x 512 in 2D, 64 x 256 x 256 in 3D (``DEFAULT_TILE``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import math
 import numpy as np
 
 from ..errors import ImageError
-from .unet import SIZE_MULTIPLE
+from .unet import HALO, SIZE_MULTIPLE
 
 #: activations budget (bytes) above which an image is predicted in tiles
 WHOLE_IMAGE_BYTES = 1.5 * 2**30
 #: smallest spatial size fed to the network
 MIN_INPUT = 8
+#: tiles when an image is too large to predict whole
+DEFAULT_TILE = {2: (512, 512), 3: (64, 256, 256)}
 
 
 def padded_shape(spatial) -> tuple[int, ...]:
@@ -34,20 +37,20 @@ def tile_shape(tile_size, spatial, base_width, dims) -> tuple[int, ...]:
         # activations of the first level dominate: ~8 tensors of base_width channels
         if np.prod(padded) * base_width * 8 * 4 <= WHOLE_IMAGE_BYTES:
             return tuple(padded)
-        tile_size = (64, 256, 256) if dims == 3 else (512, 512)
+        tile_size = DEFAULT_TILE[dims]
     if isinstance(tile_size, int):
         tile_size = (tile_size,) * dims
     if len(tile_size) != dims:
         raise ImageError(f"tile size {tile_size} does not fit a {dims}D model")
     tiles = []
-    for t, p in zip(tile_size, padded):
+    for t, p in zip(tile_size, padded, strict=False):
         t = max(SIZE_MULTIPLE * 4, int(t) // SIZE_MULTIPLE * SIZE_MULTIPLE)
         tiles.append(min(t, p))
     return tuple(tiles)
 
 
-#: default overlap: half of it (32 px) is the context at a switch, more than the receptive radius
-OVERLAP = 64
+#: default overlap: half of it (the halo, 24 px) is the context at a switch, at least the receptive radius
+OVERLAP = 2 * HALO
 
 
 def tile_overlap(overlap, tiles) -> tuple[int, ...]:
@@ -56,8 +59,10 @@ def tile_overlap(overlap, tiles) -> tuple[int, ...]:
         overlap = OVERLAP
     if isinstance(overlap, int):
         overlap = (overlap,) * len(tiles)
-    return tuple(max(0, min(int(o), t - 4 * SIZE_MULTIPLE)) // SIZE_MULTIPLE * SIZE_MULTIPLE
-                 for o, t in zip(overlap, tiles))
+    return tuple(
+        max(0, min(int(o), t - 4 * SIZE_MULTIPLE)) // SIZE_MULTIPLE * SIZE_MULTIPLE
+        for o, t in zip(overlap, tiles, strict=True)
+    )
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -73,7 +78,7 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 def blend_window(starts, tiles, plan, shape) -> np.ndarray:
     """Separable 0/1 weights: this tile's share of the output, up to the middle of each overlap."""
     w = np.ones((), dtype=np.float32)
-    for axis, (a, t) in enumerate(zip(starts, tiles)):
+    for axis, (a, t) in enumerate(zip(starts, tiles, strict=False)):
         b = a + t
         coords = np.arange(a, b, dtype=np.float32) + 0.5
         keep = np.ones(t, dtype=bool)

@@ -13,8 +13,8 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Callable
 
 import numpy as np
 import torch
@@ -123,8 +123,9 @@ class Trainer:
     def batch_size(self) -> int:
         return int(self.config.batch_size)
 
-    def reconfigure(self, config: TrainConfig, device: str | torch.device | None = None,
-                    budget: Budget | None = None) -> None:
+    def reconfigure(
+        self, config: TrainConfig, device: str | torch.device | None = None, budget: Budget | None = None
+    ) -> None:
         """Change settings between runs of the same model: loss, learning rate, schedule, batch
         and patch size, validation, device.  The network stays: its dims cannot change, and
         a preset other than "auto" must be the one it has."""
@@ -177,9 +178,11 @@ class Trainer:
         axes = [a for a, r in ratios.items() if r > CORRELATED]
         self._correlated = bool(axes)
         if axes:
-            text = (f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
-                    f"(or the image is nearly noise-free): lambda_inv 'auto' keeps the paper's 2, since "
-                    f"the noise level cannot be estimated; no self-supervised method removes correlated noise well")
+            text = (
+                f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
+                f"(or the image is nearly noise-free): lambda_inv 'auto' keeps the paper's 2, since "
+                f"the noise level cannot be estimated; no self-supervised method removes correlated noise well"
+            )
             if text not in self.warnings:
                 self.warnings.append(text)
 
@@ -212,8 +215,12 @@ class Trainer:
         rate = None
         self.net.train()
         while not self._stop.is_set() and not run.over(self.step, time.perf_counter() - start):
-            factor = lr_factor(self.config.lr_schedule, run.progress(self.step, time.perf_counter() - start),
-                               self.step, self.config.lr_halve_every)
+            factor = lr_factor(
+                self.config.lr_schedule,
+                run.progress(self.step, time.perf_counter() - start),
+                self.step,
+                self.config.lr_halve_every,
+            )
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.learning_rate * factor
             t0 = time.perf_counter()
@@ -257,7 +264,9 @@ class Trainer:
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         mask = stratified_mask(tuple(batch.shape), cfg.mask_percent, device=self.device, generator=self.generator)
         masked = apply_mask(batch, mask, cfg.replacement, cfg.mask_sigma, generator=self.generator)
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
+        ):
             if cfg.method == "blindspot":
                 out_masked = self.net(masked).float()
                 terms = blindspot_loss(batch, out_masked, mask)
@@ -323,8 +332,11 @@ class Trainer:
         if self.auto is not None:
             summary["auto"] = self.auto
         patches = self._val if self._val is not None else self.data.sample(16, np.random.default_rng(0), augment=False)
-        norm = {"per": "frame", "mean": [m.tolist() for m in self.data.means],
-                "std": [s.tolist() for s in self.data.stds]}
+        norm = {
+            "per": "frame",
+            "mean": [m.tolist() for m in self.data.means],
+            "std": [s.tolist() for s in self.data.stds],
+        }
         if diagnose and last:
             summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
         # a snapshot: training on afterwards must not change a model already handed out
@@ -360,7 +372,8 @@ class _Run:
 
     def over(self, step: int, elapsed: float) -> bool:
         return (self.steps is not None and step - self.first_step >= self.steps) or (
-            self.seconds is not None and elapsed >= self.seconds)
+            self.seconds is not None and elapsed >= self.seconds
+        )
 
     def finish(self, step: int, elapsed: float, schedule: str) -> str:
         """Learning has stopped: shorten the run so that only the schedule's decay is left (or

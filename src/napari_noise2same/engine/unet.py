@@ -5,9 +5,12 @@ The ``paper`` preset follows the official network (Xie, Wang, Ji 2020): a first
 stride-2 downsamplings by 2x2 convolutions, transposed-convolution upsampling,
 skip connections by concatenation, and a BN-ReLU-1x1 head with no global
 residual.  Lighter presets keep the same topology with fewer channels.
-"""
 
-from __future__ import annotations
+This file is also the network of every exported bioimage.io package (as
+``noise2same_unet.py``, the architecture of its ``pytorch_state_dict`` weights, and
+scripted as its TorchScript weights), so it imports nothing but torch and the
+standard library, and :class:`Noise2SameUNet` compiles with ``torch.jit.script``.
+"""
 
 from dataclasses import asdict, dataclass
 
@@ -16,10 +19,16 @@ from torch import nn
 
 #: base width (channels at full resolution) of each preset; widths double per level
 PRESETS: dict[str, int] = {"paper": 96, "fast": 32, "tiny": 16}
-DEFAULT_PRESET = "tiny"  # what preset "auto" trains on a CPU (docs/training.md); the benchmarks' default
+DEFAULT_PRESET = "tiny"  # the lightest network: what tests and quick examples train
 
 #: spatial sizes fed to the network must be multiples of this (two downsamplings)
 SIZE_MULTIPLE = 4
+#: receptive-field radius: an output pixel depends on input pixels at most this far away along
+#: each axis (the largest over the four positions on the downsampling grid; tests measure it)
+RECEPTIVE_RADIUS = 22
+#: context kept on each side of a tile, a chunk or an exported package's tiles: the radius
+#: rounded up to the size multiple, so that halos keep tiles on the downsampling grid
+HALO = -(-RECEPTIVE_RADIUS // SIZE_MULTIPLE) * SIZE_MULTIPLE
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,13 @@ class ResBlock(nn.Module):
         self.conv1 = conv(c_in, c_out, 3, padding=1, bias=False)
         self.norm2 = norm(c_out)
         self.conv2 = conv(c_out, c_out, 3, padding=1, bias=False)
-        self.project = conv(c_in, c_out, 1, bias=False) if c_in != c_out else None
+        self.projects = c_in != c_out
+        self.project = conv(c_in, c_out, 1, bias=False) if self.projects else nn.Identity()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.act(self.norm1(x))
-        shortcut = x if self.project is None else self.project(h)
+        shortcut = self.project(h) if self.projects else x
         h = self.conv1(h)
         h = self.conv2(self.act(self.norm2(h)))
         return h + shortcut
@@ -89,6 +99,10 @@ class UNet(nn.Module):
             _init_as_nearest_upsampling(up)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unet(x)
+
+    def unet(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on standardised input whose sides are multiples of ``SIZE_MULTIPLE``."""
         s1 = self.enc1(self.stem(x))
         s2 = self.enc2(self.down1(s1))
         h = self.bottom(self.down2(s2))
@@ -96,10 +110,43 @@ class UNet(nn.Module):
         h = self.dec1(torch.cat([self.up1(h), s1], dim=1))
         return self.head(h)
 
-    @property
-    def context(self) -> int:
-        """Pixels of context each output pixel needs on either side (receptive-field radius)."""
-        return 24
+
+class Noise2SameUNet(UNet):
+    """The U-Net as a self-contained denoiser, for bioimage.io packages and plain PyTorch.
+
+    Each image (batch entry and channel) is standardised by its own mean and standard
+    deviation, as napari-noise2same's predictor does; sides that are not a multiple of
+    ``SIZE_MULTIPLE`` are mirrored at their end up to one (as numpy's "symmetric") and the
+    output cropped back; the result is in the input's intensities.  Inputs are (batch,
+    channel, [z,] y, x).  ``base_width``: 16, 32 and 96 for the presets tiny, fast and paper;
+    the state dict of the engine's :class:`UNet` of the same settings loads unchanged.
+    """
+
+    spatial: list[int]
+    multiple: int
+
+    def __init__(self, dims: int = 2, channels: int = 1, base_width: int = 16):
+        super().__init__(UNetConfig(dims=dims, in_channels=channels, out_channels=channels, base_width=base_width))
+        self.spatial = list(range(2, 2 + dims))
+        self.multiple = SIZE_MULTIPLE
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float()
+        mean = x.mean(dim=self.spatial, keepdim=True)
+        std = (x - mean).square().mean(dim=self.spatial, keepdim=True).sqrt()
+        std = torch.where(std > 0, std, torch.ones_like(std))  # a constant tile stays constant
+        h = (x - mean) / std
+        sizes: list[int] = []
+        for d in self.spatial:
+            n = h.size(d)
+            sizes.append(n)
+            extra = (self.multiple - n % self.multiple) % self.multiple
+            if extra > 0:
+                h = torch.cat([h, h.narrow(d, n - extra, extra).flip([d])], dim=d)
+        h = self.unet(h)
+        for i, d in enumerate(self.spatial):
+            h = h.narrow(d, 0, sizes[i])
+        return h * std + mean
 
 
 @torch.no_grad()

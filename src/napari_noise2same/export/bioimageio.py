@@ -2,7 +2,7 @@
 
 The package is a zip of ``rdf.yaml`` and the files it names:
 
-* ``noise2same_unet.py``: the network as a self-contained PyTorch source file (torch only),
+* ``noise2same_unet.py``: the engine's own network file (``engine/unet.py``, torch only),
   the architecture of the ``pytorch_state_dict`` weights ``weights.pt``;
 * ``weights_torchscript.pt``: the same network compiled with ``torch.jit.script``;
 * ``test_input.npy`` / ``test_output.npy`` (and TIFF copies as sample tensors);
@@ -31,15 +31,16 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import Noise2SameError
 from .description import describe
 from .documents import readme, write_cover
-from .network import HALO, NETWORK_FILE, check_against_engine, run_network, write_weights
+from .network import HALO, NETWORK_FILE, PACKAGE_NETWORK_NAME, check_against_engine, run_network, write_weights
 from .samples import make_test_input, min_input_size
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ DEFAULT_AUTHORS = ["napari-noise2same user"]
 
 
 def export_bioimageio(
-    model: "Noise2SameModel | str | os.PathLike",
+    model: Noise2SameModel | str | os.PathLike,
     output: str | os.PathLike,
     *,
     sample: np.ndarray | None = None,
@@ -76,7 +77,7 @@ def export_bioimageio(
     output = _check_output(Path(output))
     source_name = None
     if not _is_model(model):
-        from ..engine.model_file import load_model
+        from ..engine.model import load_model
 
         say(f"loading {model}")
         source_name = Path(model).stem
@@ -96,7 +97,7 @@ def export_bioimageio(
         np.save(folder / "test_output.npy", test_output)
         _write_tiff(folder / "sample_input.tif", test_input)
         _write_tiff(folder / "sample_output.tif", test_output)
-        shutil.copyfile(NETWORK_FILE, folder / NETWORK_FILE.name)
+        shutil.copyfile(NETWORK_FILE, folder / PACKAGE_NETWORK_NAME)
         write_cover(folder / "cover.png", test_input, test_output)
         (folder / "README.md").write_text(readme(model, name, test_input.shape), encoding="utf-8")
         say("describing the package")
@@ -115,7 +116,7 @@ def export_bioimageio(
             spec.save_bioimageio_package(descr, output_path=zipped)
         except ValueError as e:  # the package did not validate: our bug, not the user's
             raise RuntimeError(f"the exported package is not valid bioimage.io: {e}") from e
-        from ..engine.atomic import atomic_write
+        from ..atomic import atomic_write
 
         say(f"writing {output}")
         atomic_write(output, lambda f: _copy_file(zipped, f))
@@ -187,4 +188,3 @@ def _write_tiff(path: Path, tensor: np.ndarray) -> None:
     import tifffile
 
     tifffile.imwrite(path, tensor[0])  # (C, [Z,] Y, X): the batch axis left out
-

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import HALO, NETWORK_CALLABLE, NETWORK_FILE, network_kwargs
+from .network import HALO, NETWORK_CALLABLE, PACKAGE_NETWORK_NAME, network_kwargs
 from .samples import min_input_size
 
 CITATION = (
@@ -39,8 +39,10 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
         axes=[
             bm.BatchAxis(),
             bm.ChannelAxis(channel_names=[bm.Identifier(n) for n in channel_names]),
-            *[bm.SpaceInputAxis(id=bm.AxisId(a), size=size, unit=units.get(a), scale=scales.get(a, 1.0))
-              for a in spatial],
+            *[
+                bm.SpaceInputAxis(id=bm.AxisId(a), size=size, unit=units.get(a), scale=scales.get(a, 1.0))
+                for a in spatial
+            ],
         ],
         test_tensor=bm.FileDescr(source=folder / "test_input.npy"),
         sample_tensor=bm.FileDescr(source=folder / "sample_input.tif"),
@@ -52,10 +54,16 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
         axes=[
             bm.BatchAxis(),
             bm.ChannelAxis(channel_names=[bm.Identifier(n) for n in channel_names]),
-            *[bm.SpaceOutputAxisWithHalo(
-                id=bm.AxisId(a), halo=HALO, unit=units.get(a), scale=scales.get(a, 1.0),
-                size=bm.SizeReference(tensor_id=bm.TensorId("input"), axis_id=bm.AxisId(a)))
-              for a in spatial],
+            *[
+                bm.SpaceOutputAxisWithHalo(
+                    id=bm.AxisId(a),
+                    halo=HALO,
+                    unit=units.get(a),
+                    scale=scales.get(a, 1.0),
+                    size=bm.SizeReference(tensor_id=bm.TensorId("input"), axis_id=bm.AxisId(a)),
+                )
+                for a in spatial
+            ],
         ],
         test_tensor=bm.FileDescr(source=folder / "test_output.npy"),
         sample_tensor=bm.FileDescr(source=folder / "sample_output.tif"),
@@ -66,7 +74,8 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
         pytorch_state_dict=bm.PytorchStateDictWeightsDescr(
             source=folder / "weights.pt",
             architecture=bm.ArchitectureFromFileDescr(
-                source=folder / NETWORK_FILE.name, callable=bm.Identifier(NETWORK_CALLABLE),
+                source=folder / PACKAGE_NETWORK_NAME,
+                callable=bm.Identifier(NETWORK_CALLABLE),
                 kwargs=network_kwargs(model),
             ),
             pytorch_version=torch_version,
@@ -90,7 +99,8 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
         initial_learning_rate=t.learning_rate,
         learning_rate_schedule=f"halved every {t.lr_halve_every} steps",
         loss_function="Noise2Same: mean((f(x) - x)^2) + lambda_inv * sqrt(mean over J of (f(x) - f(x_J))^2)"
-        if t.method == "noise2same" else "masked MSE (blind spot)",
+        if t.method == "noise2same"
+        else "masked MSE (blind spot)",
         loss_function_kwargs={
             "lambda_inv": _yaml_value(s.get("lambda_inv", t.lambda_inv)),
             "mask_percent": t.mask_percent,
@@ -121,8 +131,15 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
             "normalization": _yaml_value(model.normalization),
         },
     )
-    tags = ["denoising", "noise2same", "self-supervised", "unet", "pytorch", "napari",
-            ("3d" if model.dims == 3 else "2d") + ("-t" if "T" in model.axes else "")]
+    tags = [
+        "denoising",
+        "noise2same",
+        "self-supervised",
+        "unet",
+        "pytorch",
+        "napari",
+        ("3d" if model.dims == 3 else "2d") + ("-t" if "T" in model.axes else ""),
+    ]
     return bm.ModelDescr(
         name=name,
         description=(
@@ -171,7 +188,7 @@ def _pixel_sizes(summary: dict, spatial: str) -> tuple[dict, dict]:
             scales[a] = _halo_exact(float(value))
     if not scales:
         return {}, {}
-    return {a: unit for a in scales}, scales
+    return dict.fromkeys(scales, unit), scales
 
 
 def _halo_exact(scale: float) -> float:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.schedule import describe
+from ..text import number
 from .description import CITATION, CITATION_DOI
 from .network import HALO
 from .samples import min_input_size
@@ -22,26 +23,29 @@ def readme(model, name: str, test_shape: tuple) -> str:
     lam = s.get("lambda_inv", t.lambda_inv)
     lam_text = f"{lam}"
     if t.lambda_inv == "auto" and isinstance(lam, (int, float)):
-        lam_text = (f"auto = {lam:.3g} (the paper's value: the noise looked correlated)" if s.get("noise_correlated")
-                    else f"auto = {lam:.3g} (2 x the estimated noise std)")
+        lam_text = (
+            f"auto = {lam:.3g} (the paper's value: the noise looked correlated)"
+            if s.get("noise_correlated")
+            else f"auto = {lam:.3g} (2 x the estimated noise std)"
+        )
     rows = [
         ("network", f"{model.dims}D residual U-Net, preset `{t.preset}` (base width {model.unet_config.base_width})"),
         ("channels", str(model.channels)),
         ("axes of the training data", f"`{model.axes}`"),
-        ("training steps", _fmt(steps)),
-        ("batch size", _fmt(s.get("batch_size", t.batch_size))),
-        ("patch size", _fmt(s.get("patch_size", t.patch_size))),
+        ("training steps", number(steps)),
+        ("batch size", number(s.get("batch_size", t.batch_size))),
+        ("patch size", number(s.get("patch_size", t.patch_size))),
         ("loss", "Noise2Same" if t.method == "noise2same" else "blind spot (masked MSE)"),
         ("lambda_inv", lam_text),
         ("mask percent", f"{t.mask_percent} %"),
         ("mask replacement", f"{t.replacement} (sigma {t.mask_sigma})"),
         ("learning rate", f"{t.learning_rate}, {describe(t.lr_schedule, t.lr_halve_every)} (Adam)"),
-        ("final loss", _fmt(s.get("final_loss"))),
-        ("final validation loss", _fmt(s.get("final_val_loss"))),
-        ("D(f) (J-invariance, 0 = blind spot)", _fmt(s.get("invariance_D"))),
+        ("final loss", number(s.get("final_loss"))),
+        ("final validation loss", number(s.get("final_val_loss"))),
+        ("D(f) (J-invariance, 0 = blind spot)", number(s.get("invariance_D"))),
         ("training time", f"{s['train_seconds']:.0f} s on {s.get('device', '?')}" if s.get("train_seconds") else "?"),
-        ("trained on (samples, channels, spatial)", _fmt(s.get("trained_on"))),
-        ("date", _fmt(s.get("date"))),
+        ("trained on (samples, channels, spatial)", number(s.get("trained_on"))),
+        ("date", number(s.get("date"))),
         ("napari-noise2same", f"{s.get('package_version', '?')} (exported with {__version__})"),
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
@@ -54,7 +58,7 @@ model package.
 ## What it does
 
 Input: a noisy {model.dims}D image with {model.channels} channel(s), axes
-`batch, channel, {', '.join(spatial.lower())}`, any size of at least {min_input_size()} px per spatial
+`batch, channel, {", ".join(spatial.lower())}`, any size of at least {min_input_size()} px per spatial
 axis.  Output: the denoised image, same shape, float32, in the input's intensity units.
 
 The network standardises each image (each batch entry and channel) by its own mean and
@@ -106,14 +110,6 @@ structured noise (stripes, correlated camera noise) remains.
 
 BSD-3-Clause (the network code and these weights).
 """
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def write_cover(path: Path, test_input: np.ndarray, test_output: np.ndarray) -> None:

@@ -1,8 +1,8 @@
 """The network a bioimage.io package ships: its weights in both formats and its test output.
 
-The architecture is ``noise2same_unet.py`` (self-contained, torch only); the engine's
-state dict loads into it unchanged.  Its output on the test input must match
-napari-noise2same's own predictor.
+The architecture is the engine's own network file, ``engine/unet.py`` (torch only), shipped
+as ``noise2same_unet.py``; its ``Noise2SameUNet`` takes the engine's state dict unchanged.
+Its output on the test input must match napari-noise2same's own predictor.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-#: the self-contained network source shipped in every package, and the class it defines
-NETWORK_FILE = Path(__file__).with_name("noise2same_unet.py")
-NETWORK_CALLABLE = "Noise2SameUNet"
-#: output pixels this close to a tile's edge lack context (the network's receptive radius,
-#: ``engine.unet.UNet.context``); tiling consumers crop it, so tiles must overlap by twice this
-HALO = 24
+from ..engine import unet
+from ..engine.predict_options import PredictOptions
+
+#: the network source shipped in every package (the engine's own), its name there, its class
+NETWORK_FILE = Path(unet.__file__)
+PACKAGE_NETWORK_NAME = "noise2same_unet.py"
+NETWORK_CALLABLE = unet.Noise2SameUNet.__name__
+#: output pixels this close to a tile's edge lack context; tiling consumers crop it
+HALO = unet.HALO
 
 
 def network_kwargs(model) -> dict:
@@ -30,7 +33,7 @@ def write_weights(model, folder: Path):
     """Save the state dict and the TorchScript module; return the exported network (eager, eval)."""
     import torch
 
-    from .noise2same_unet import Noise2SameUNet
+    from ..engine.unet import Noise2SameUNet
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
     network = Noise2SameUNet(**network_kwargs(model))
@@ -53,7 +56,7 @@ def check_against_engine(model, test_input: np.ndarray, test_output: np.ndarray)
     copy: the engine moves the network it predicts with, and the caller's model stays where it is)."""
     spatial = "ZYX" if model.dims == 3 else "YX"
     on_cpu = dataclasses.replace(model, net=copy.deepcopy(model.net).cpu())
-    ours = on_cpu.predict(test_input[0], "C" + spatial, device="cpu")
+    ours = on_cpu.predict(test_input[0], "C" + spatial, PredictOptions(device="cpu"))
     scale = float(np.std(test_input)) or 1.0
     err = float(np.max(np.abs(ours - test_output[0]))) / scale
     if not err < 1e-3:

@@ -41,7 +41,7 @@ def make_test_input(model, sample, sample_axes: str | None) -> np.ndarray:
             f"(axes {layout.axes}, shape {shape}); pass a sample with {model.channels} channel(s) or fix sample_axes"
         )
     crop = []
-    for axis, size, limit in zip(layout.spatial_axes, spatial_shape(layout), TEST_SIDE[model.dims]):
+    for axis, size, limit in zip(layout.spatial_axes, spatial_shape(layout), TEST_SIDE[model.dims], strict=False):
         side = min(size, limit)
         if side < min_input_size():
             raise ImageError(
@@ -80,8 +80,8 @@ def builtin_sample(model) -> np.ndarray:
         planes = []
         for c in range(model.channels):
             noisy = noisy_cell(seed=c)[0]
-            y0, x0 = (min(o, s - n) for o, s, n in zip(CELL_CROP, noisy.shape, (h, w)))
-            planes.append(noisy[y0:y0 + h, x0:x0 + w])
+            y0, x0 = (min(o, s - n) for o, s, n in zip(CELL_CROP, noisy.shape, (h, w), strict=False))
+            planes.append(noisy[y0 : y0 + h, x0 : x0 + w])
         image = np.stack(planes)
     else:
         clean = synthetic_cells((min_input_size(), 64, 64), seed=0)

@@ -1,5 +1,6 @@
 """Reading and writing image files with their axes and pixel sizes (no Qt, no napari)."""
 
-from .images import ImageFile, find_inputs, read_image, write_tiff
+from .image_file import ImageFile
+from .images import find_inputs, read_image, write_tiff
 
 __all__ = ["ImageFile", "find_inputs", "read_image", "write_tiff"]

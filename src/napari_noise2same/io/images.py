@@ -10,37 +10,36 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass, field
+import struct
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import tifffile
 
-from ..engine.atomic import atomic_write
+from ..atomic import atomic_write
 from ..errors import ImageError
-from .zarr_images import is_zarr, read_zarr
+from .image_file import ImageFile
 from .tiff_metadata import (
-    LENGTH_IN_UM, MICRO, TiffWarnings, check_complete, normalise_unit, pick_series, read_metadata,
+    LENGTH_IN_UM,
+    MICRO,
+    TiffWarnings,
+    check_complete,
+    normalise_unit,
+    pick_series,
+    read_metadata,
 )
+from .zarr_images import is_zarr, read_zarr
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = TIFF_SUFFIXES + (".png",)
 LAZY_MEMORY_FRACTION = 0.25  # open lazily when the image needs more than this share of free memory
 IMAGEJ_DTYPES = (np.uint8, np.uint16, np.int16, np.float32)
 
-
-@dataclass
-class ImageFile:
-    data: np.ndarray  # or a dask array when opened lazily
-    axes: str
-    pixel_size: dict[str, float] = field(default_factory=dict)  # axis letter -> size in `unit`
-    unit: str | None = None
-    path: Path | None = None
-    time_interval: float | None = None  # seconds between T steps
-    channel_names: list[str] = field(default_factory=list)
-    rgb: bool = False  # 8-bit RGB(A) picture, C last
-    ome: bool = False  # an OME-Zarr image (results are written as OME-Zarr too)
+#: what tifffile and Pillow raise on a damaged or foreign file
+DAMAGED = (OSError, ValueError, EOFError, KeyError, IndexError, SyntaxError, struct.error, zlib.error)
 
 
 @dataclass
@@ -73,7 +72,7 @@ def find_inputs(inputs: list[str]) -> list[Path]:
                 raise ImageError(f"no image matches {item!r}")
             found += hits
         else:
-            raise ImageError(f"input {item} does not exist; check the path")
+            raise ImageError(f"input {item} does not exist; check the path", path=item)
     return found
 
 
@@ -84,7 +83,7 @@ def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
     if is_zarr(path):
         return read_zarr(path)
     if not path.is_file():
-        raise ImageError(f"{path} does not exist; check the path")
+        raise ImageError(f"{path} does not exist; check the path", path=path)
     suffix = path.suffix.lower()
     try:
         if suffix in TIFF_SUFFIXES:
@@ -92,16 +91,17 @@ def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
         if suffix == ".png":
             return _read_png(path)
     except ImageError as e:
-        if str(path) in str(e):
+        if e.path is not None:
             raise
-        raise ImageError(f"cannot read {path}: {e}") from None
-    except Exception as e:
+        raise ImageError(f"cannot read {path}: {e.message}", path=path, fixes=e.fixes) from None
+    except DAMAGED as e:  # what the TIFF and PNG decoders raise on a broken file (not our bugs)
         kind = "TIFF" if suffix in TIFF_SUFFIXES else "PNG"
         raise ImageError(
             f"cannot read {path}: it is not a valid {kind} file or it is damaged ({type(e).__name__}: {e}); "
-            f"copy or export it again as {kind}"
+            f"copy or export it again as {kind}",
+            path=path,
         ) from None
-    raise ImageError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+    raise ImageError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG", path=path)
 
 
 def lazy_threshold_bytes() -> int:
@@ -132,8 +132,14 @@ def _read_tiff(path: Path, lazy: bool | None) -> ImageFile:
             lazy = series.nbytes > lazy_threshold_bytes()
         data = _lazy_array(tif, index) if lazy else series.asarray(level=0)
     return ImageFile(
-        data, meta.axes, meta.pixel_size, meta.unit, path,
-        time_interval=meta.time_interval, channel_names=meta.channel_names, rgb=meta.rgb,
+        data,
+        meta.axes,
+        meta.pixel_size,
+        meta.unit,
+        path,
+        time_interval=meta.time_interval,
+        channel_names=meta.channel_names,
+        rgb=meta.rgb,
     )
 
 
@@ -169,8 +175,15 @@ class TiffPages:
 
 
 def write_tiff(
-    path: str | os.PathLike, data, axes: str, pixel_size=None, unit=None, *,
-    time_interval: float | None = None, channel_names=None, rgb: bool = False,
+    path: str | os.PathLike,
+    data,
+    axes: str,
+    pixel_size=None,
+    unit=None,
+    *,
+    time_interval: float | None = None,
+    channel_names=None,
+    rgb: bool = False,
 ) -> Path:
     """Write ``data`` atomically: ImageJ hyperstack when the axes allow, else OME-TIFF.
 
@@ -213,7 +226,7 @@ def write_tiff(
         if time_interval and "T" in ij_axes:
             meta["finterval"] = float(time_interval)
         if names:
-            planes = int(np.prod([n for a, n in zip(ij_axes, data.shape) if a in "TZC"], dtype=np.int64))
+            planes = int(np.prod([n for a, n in zip(ij_axes, data.shape, strict=False) if a in "TZC"], dtype=np.int64))
             meta["Labels"] = [names[i % len(names)] for i in range(planes)]  # C varies fastest
         kwargs.update(imagej=True, metadata=meta)
     else:
@@ -230,7 +243,7 @@ def write_tiff(
             meta["Channel"] = {"Name": names}
         kwargs.update(ome=True, metadata=meta)
     if path.exists() and not os.access(path, os.W_OK):
-        raise ImageError(f"cannot overwrite {path}; choose another output folder")
+        raise ImageError(f"cannot overwrite {path}; choose another output folder", path=path)
     try:
         if isinstance(data, PlaneStream):
             kwargs.update(shape=tuple(data.shape), dtype=data.dtype)
@@ -246,7 +259,7 @@ def _yx_last(data: np.ndarray, axes: str) -> tuple[np.ndarray, str]:
     """Move Y and X next to each other at the end (before a trailing C): TIFF stores YX planes."""
     if len(axes) != data.ndim or len(set(axes)) != len(axes) or not {"Y", "X"} <= set(axes):
         raise ImageError(f"cannot save a {data.ndim}-D image with axes {axes!r}: name each axis once, with Y and X")
-    if axes.endswith("YX") or axes.endswith("YXC"):
+    if axes.endswith(("YX", "YXC")):
         return data, axes
     order = [a for a in axes if a not in "YX"] + ["Y", "X"]
     return np.transpose(data, [axes.index(a) for a in order]), "".join(order)

@@ -14,17 +14,35 @@ from dataclasses import dataclass, field
 import numpy as np
 import tifffile
 
-from ..errors import ImageError
+from ..errors import Fix, ImageError
 
 MICRO = "µm"
 # length units to micrometres, time units to seconds (spellings seen in ImageJ and OME files)
 LENGTH_IN_UM = {"pm": 1e-6, "Å": 1e-4, "nm": 1e-3, MICRO: 1.0, "mm": 1e3, "cm": 1e4, "m": 1e6}
 TIME_IN_S = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0}
 _UNIT_SPELLINGS = {
-    "micron": MICRO, "microns": MICRO, "um": MICRO, "\\u00b5m": MICRO, "μm": MICRO, "micrometer": MICRO,
-    "nanometer": "nm", "millimeter": "mm", "centimeter": "cm", "meter": "m", "angstrom": "Å",
-    "sec": "s", "second": "s", "seconds": "s", "msec": "ms", "millisecond": "ms", "us": "µs",
-    "minute": "min", "minutes": "min", "hour": "h", "hours": "h", "hr": "h",
+    "micron": MICRO,
+    "microns": MICRO,
+    "um": MICRO,
+    "\\u00b5m": MICRO,
+    "μm": MICRO,
+    "micrometer": MICRO,
+    "nanometer": "nm",
+    "millimeter": "mm",
+    "centimeter": "cm",
+    "meter": "m",
+    "angstrom": "Å",
+    "sec": "s",
+    "second": "s",
+    "seconds": "s",
+    "msec": "ms",
+    "millisecond": "ms",
+    "us": "µs",
+    "minute": "min",
+    "minutes": "min",
+    "hour": "h",
+    "hours": "h",
+    "hr": "h",
 }
 
 
@@ -64,9 +82,7 @@ def our_axes(tiff_axes: str) -> str:
         a = {"S": "C"}.get(a, a)
         if a not in "TCZYX" or a in out:
             if "S" in out:
-                raise ImageError(
-                    f"its axes {tiff_axes!r} do not map onto S T C Z Y X; on the command line, pass --axes"
-                )
+                raise ImageError(f"its axes {tiff_axes!r} do not map onto S T C Z Y X; give {{}}", fixes=(Fix("axes"),))
             a = "S"
         out.append(a)
     return "".join(out)
@@ -77,8 +93,11 @@ def read_metadata(tif: tifffile.TiffFile, index: int) -> TiffMetadata:
     meta = TiffMetadata(our_axes(series.axes), tuple(series.shape))
     keyframe = series.keyframe
     meta.rgb = (
-        keyframe.photometric == tifffile.PHOTOMETRIC.RGB and series.axes.upper().endswith("S")
-        and series.shape[-1] in (3, 4) and series.dtype == np.uint8 and meta.axes.count("C") == 1
+        keyframe.photometric == tifffile.PHOTOMETRIC.RGB
+        and series.axes.upper().endswith("S")
+        and series.shape[-1] in (3, 4)
+        and series.dtype == np.uint8
+        and meta.axes.count("C") == 1
     )
     if tif.is_imagej and tif.imagej_metadata:
         _imagej(meta, tif.imagej_metadata, keyframe)
@@ -170,7 +189,7 @@ def check_complete(tif: tifffile.TiffFile, index: int, file_size: int, warnings:
         end = series.dataoffset + series.nbytes
     else:
         last = series.pages[-1] if len(series.pages) else None
-        spans = zip(getattr(last, "dataoffsets", ()), getattr(last, "databytecounts", ()))
+        spans = zip(getattr(last, "dataoffsets", ()), getattr(last, "databytecounts", ()), strict=False)
         end = max((o + n for o, n in spans), default=0)
     if end > file_size:
         raise ImageError(

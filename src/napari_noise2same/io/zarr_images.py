@@ -14,15 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.atomic import atomic_write_dir
+from ..atomic import atomic_write_dir
 from ..engine.axes import default_axes
-from ..errors import ImageError
+from ..errors import Fix, ImageError
+from .image_file import ImageFile
 from .tiff_metadata import LENGTH_IN_UM, TIME_IN_S, normalise_unit
 
 MARKERS = (".zarray", ".zgroup", "zarr.json")
 _LETTERS = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
-OME_UNITS = {"µm": "micrometer", "nm": "nanometer", "mm": "millimeter", "cm": "centimeter", "m": "meter",
-              "Å": "angstrom", "pm": "picometer"}
+OME_UNITS = {
+    "µm": "micrometer",
+    "nm": "nanometer",
+    "mm": "millimeter",
+    "cm": "centimeter",
+    "m": "meter",
+    "Å": "angstrom",
+    "pm": "picometer",
+}
 
 
 def is_zarr(path: str | os.PathLike) -> bool:
@@ -35,27 +43,27 @@ def read_zarr(path: str | os.PathLike):
     import dask.array as da
     import zarr
 
-    from .images import ImageFile
-
     path = Path(path)
     try:
         node = zarr.open(str(path), mode="r")
-    except Exception as e:
-        raise ImageError(f"cannot read {path}: not a zarr array or OME-Zarr image ({type(e).__name__}: {e})") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:  # zarr's own errors are ValueErrors
+        raise ImageError(
+            f"cannot read {path}: not a zarr array or OME-Zarr image ({type(e).__name__}: {e})", path=path
+        ) from None
     pixel_size, unit, interval, names = {}, None, None, []
     if isinstance(node, zarr.Group):
         multiscales = _multiscales(dict(node.attrs))
         if multiscales is None:
             arrays = sorted(node.array_keys())
             hint = f"give one of its arrays, e.g. {path / arrays[0]}" if arrays else "it holds no array"
-            raise ImageError(f"{path} is a zarr group without OME-Zarr metadata; {hint}")
+            raise ImageError(f"{path} is a zarr group without OME-Zarr metadata; {hint}", path=path)
         level = multiscales["datasets"][0]
         array = node[level["path"]]
         axes, units = _ome_axes(multiscales.get("axes"), array.ndim, path)
         scale = _scale(level, multiscales, array.ndim)
         lengths = {a: u for a, u in units.items() if a in "ZYX" and u}
         unit = normalise_unit(next(iter(lengths.values()), None))
-        for a, s in zip(axes, scale):
+        for a, s in zip(axes, scale, strict=False):
             if a in "ZYX" and s and unit:
                 pixel_size[a] = float(s)
             if a == "T" and s and normalise_unit(units.get("T")) in TIME_IN_S:
@@ -66,12 +74,30 @@ def read_zarr(path: str | os.PathLike):
         axes = default_axes(array.ndim)
     if "C" not in axes or len(names) != array.shape[axes.index("C")] or not any(names):
         names = []
-    return ImageFile(da.from_zarr(array), axes, pixel_size, unit, path, time_interval=interval, channel_names=names,
-                     ome=isinstance(node, zarr.Group))
+    return ImageFile(
+        da.from_zarr(array),
+        axes,
+        pixel_size,
+        unit,
+        path,
+        time_interval=interval,
+        channel_names=names,
+        ome=isinstance(node, zarr.Group),
+    )
 
 
-def write_zarr(path: str | os.PathLike, data, axes: str, pixel_size=None, unit=None, *, time_interval=None,
-               channel_names=None, ome: bool = True, chunks=None) -> Path:
+def write_zarr(
+    path: str | os.PathLike,
+    data,
+    axes: str,
+    pixel_size=None,
+    unit=None,
+    *,
+    time_interval=None,
+    channel_names=None,
+    ome: bool = True,
+    chunks=None,
+) -> Path:
     """Write ``data`` (a dask or numpy array) chunk by chunk, with the current dask scheduler.
 
     ``ome``: an OME-Zarr 0.4 image (group with the array at "0"), else a plain zarr array.
@@ -91,10 +117,12 @@ def write_zarr(path: str | os.PathLike, data, axes: str, pixel_size=None, unit=N
         shape, chunk = data.shape, tuple(c[0] for c in data.chunks)
         if ome:
             group = zarr.open_group(str(folder), mode="w", **v2)
-            group.attrs.update(_ome_attrs(axes, pixel_size or {}, normalise_unit(unit), time_interval,
-                                          channel_names or [], data.shape))
-            target = zarr.open_array(str(folder / "0"), mode="w", shape=shape, chunks=chunk, dtype=data.dtype,
-                                     dimension_separator="/", **v2)
+            group.attrs.update(
+                _ome_attrs(axes, pixel_size or {}, normalise_unit(unit), time_interval, channel_names or [], data.shape)
+            )
+            target = zarr.open_array(
+                str(folder / "0"), mode="w", shape=shape, chunks=chunk, dtype=data.dtype, dimension_separator="/", **v2
+            )
         else:
             target = zarr.open_array(str(folder), mode="w", shape=shape, chunks=chunk, dtype=data.dtype, **v2)
         da.store(data, target, lock=False)
@@ -114,8 +142,12 @@ def _ome_axes(axes, ndim: int, path: Path) -> tuple[str, dict]:
     names = [(a["name"] if isinstance(a, dict) else a).lower() for a in axes]
     letters = "".join(_LETTERS.get(n, "S") for n in names)
     if len(set(letters)) != len(letters):
-        raise ImageError(f"{path}: axes {names} repeat or name unknown axes; give --axes")
-    units = {_LETTERS.get(n, "S"): (a.get("unit") if isinstance(a, dict) else None) for n, a in zip(names, axes)}
+        raise ImageError(
+            f"{path}: axes {names} repeat or name unknown axes; give {{}}", path=path, fixes=(Fix("axes"),)
+        )
+    units = {
+        _LETTERS.get(n, "S"): (a.get("unit") if isinstance(a, dict) else None) for n, a in zip(names, axes, strict=True)
+    }
     return letters, units
 
 
@@ -139,12 +171,16 @@ def _ome_attrs(axes, pixel_size, unit, time_interval, channel_names, shape) -> d
             entry["unit"] = "second"
         described.append(entry)
         scale.append(float(pixel_size.get(a, 1.0)) if a in "ZYX" else float(time_interval or 1.0) if a == "T" else 1.0)
-    attrs = {"multiscales": [{
-        "version": "0.4",
-        "name": "denoised",
-        "axes": described,
-        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
-    }]}
+    attrs = {
+        "multiscales": [
+            {
+                "version": "0.4",
+                "name": "denoised",
+                "axes": described,
+                "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
+            }
+        ]
+    }
     if "C" in axes and len(channel_names) == shape[axes.index("C")]:
         attrs["omero"] = {"channels": [{"label": str(n), "active": True} for n in channel_names]}
     return attrs

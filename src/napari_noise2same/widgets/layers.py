@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.axes import default_axes
-
-LETTERS = set("STCZYX")
+from ..engine.axes import axes_from_labels, default_axes
 
 
 def layer_axes(layer) -> str:
@@ -15,10 +13,7 @@ def layer_axes(layer) -> str:
     if layer.rgb:
         spatial = default_axes(ndim - 1)
         return spatial + "C"
-    labels = [str(a).upper() for a in getattr(layer, "axis_labels", ())]
-    if len(labels) == ndim and all(len(a) == 1 and a in LETTERS for a in labels) and len(set(labels)) == ndim:
-        return "".join(labels)
-    return default_axes(ndim) if ndim <= 5 else "S" * (ndim - 2) + "YX"
+    return axes_from_labels(getattr(layer, "axis_labels", ()), ndim) or default_axes(ndim)
 
 
 def layer_array(layer):
@@ -96,8 +91,8 @@ def add_residual(viewer, layer, denoised) -> None:
 
 def layer_pixel_size(layer, axes: str) -> tuple[dict, str | None]:
     """The layer's scale per axis letter and its spatial unit (None for pixels or no units)."""
-    sizes = dict(zip(axes.upper(), (float(v) for v in layer.scale[-len(axes):])))
-    units = [str(u) for u in getattr(layer, "units", ())][-len(axes):]
-    spatial = {u for a, u in zip(axes.upper(), units) if a in "ZYX"}
+    sizes = dict(zip(axes.upper(), (float(v) for v in layer.scale[-len(axes) :]), strict=False))
+    units = [str(u) for u in getattr(layer, "units", ())][-len(axes) :]
+    spatial = {u for a, u in zip(axes.upper(), units, strict=False) if a in "ZYX"}
     unit = spatial.pop() if len(spatial) == 1 else None
     return sizes, None if unit in (None, "pixel", "") else unit

@@ -6,7 +6,7 @@ quitting) counts too."""
 from __future__ import annotations
 
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QDockWidget, QMainWindow
@@ -35,7 +35,7 @@ class _Watcher(QObject):
             self._watched.append(weakref.ref(w))
             w = w.parentWidget()
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Type.ParentChange:
             self._watch_chain()
             if isinstance(self._widget.window(), (QMainWindow, QDockWidget)):

@@ -46,7 +46,7 @@ class LossPlot(pg.PlotWidget):
             self._reset()
             return
         self._first = history[0]
-        for record in history[self._seen:n]:
+        for record in history[self._seen : n]:
             self._steps.append(record["step"])
             for key in CURVES:
                 acc, weight = self._ema_state[key]
@@ -68,7 +68,7 @@ class LossPlot(pg.PlotWidget):
         self._seen, self._first = 0, None
         self._steps: list[float] = []
         self._smoothed: dict[str, list[float]] = {k: [] for k in CURVES}
-        self._ema_state = {k: (0.0, 0.0) for k in CURVES}
+        self._ema_state = dict.fromkeys(CURVES, (0.0, 0.0))
         self._val_points: list[tuple[float, float]] = []
         for c in (*self._curves.values(), self._val):
             c.setData([], [])
@@ -82,4 +82,4 @@ class _LogAxis(pg.AxisItem):
         if not self.logMode:
             return strings
         keep = {0.0, round(np.log10(2), 3), round(np.log10(5), 3)}
-        return [s if round(v - np.floor(v), 3) in keep else "" for v, s in zip(values, strings)]
+        return [s if round(v - np.floor(v), 3) in keep else "" for v, s in zip(values, strings, strict=False)]

@@ -10,13 +10,16 @@ from napari.utils.notifications import show_info, show_warning
 from superqt.utils import create_worker
 
 from ..engine import load_model
-from ..io import find_inputs
 from ..engine.devices import available_devices
+from ..engine.predict_options import PredictOptions
+from ..engine.tiling import OVERLAP
+from ..errors import Noise2SameError
 from ..export import export_bioimageio
+from ..io import find_inputs
 from .dialogs import ask_save
 from .errors import report
-from .lifetime import on_closed
 from .layers import layer_axes, result_kwargs, set_or_add
+from .lifetime import on_closed
 from .predict_job import denoise_files_worker, denoise_layer_worker
 from .session import SESSION
 
@@ -32,29 +35,55 @@ class PredictWidget(Container):
         self.model_file = FileEdit(label="file", mode="r", filter="*.n2s")
         self.model_info = Label(value="No model loaded.")
         self.model_info.native.setWordWrap(True)
-        self.mode = ComboBox(label="denoise", choices=[("image layers", LAYERS), ("a folder of files", FOLDER)],
-                             value=LAYERS, tooltip="a folder: every TIFF/PNG in it, written to the output folder "
-                                                   "without loading them into the viewer")
+        self.mode = ComboBox(
+            label="denoise",
+            choices=[("image layers", LAYERS), ("a folder of files", FOLDER)],
+            value=LAYERS,
+            tooltip="a folder: every TIFF/PNG in it, written to the output folder without loading them into the viewer",
+        )
         self.layers = Select(label="images", choices=self._image_layers)
         self.input_folder = FileEdit(label="input folder", mode="d", visible=False)
-        self.output_folder = FileEdit(label="output folder", mode="d", visible=False,
-                                      tooltip="writes <name>_denoised.tif here, with each input's axes and pixel sizes")
+        self.output_folder = FileEdit(
+            label="output folder",
+            mode="d",
+            visible=False,
+            tooltip="writes <name>_denoised.tif here, with each input's axes and pixel sizes",
+        )
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
-        self.overlap = SpinBox(label="tile overlap", value=64, min=0, max=512, step=8)
+        self.overlap = SpinBox(label="tile overlap", value=OVERLAP, min=0, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
         devices = available_devices()
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
         self.denoise_button = PushButton(text="Denoise")
         self.stop_button = PushButton(text="Stop", enabled=False)
-        self.export_button = PushButton(text="Export bioimage.io…",
-                                        tooltip="write the model as a bioimage.io package (deepImageJ, bioimageio.core, ...)")
+        self.export_button = PushButton(
+            text="Export bioimage.io…",
+            tooltip="write the model as a bioimage.io package (deepImageJ, bioimageio.core, ...)",
+        )
         self.progress = ProgressBar(label="progress", value=0, max=1000)
         self.status = Label(value="")
-        self.extend([self.source, self.model_file, self.model_info, self.mode, self.layers, self.input_folder,
-                     self.output_folder, self.tile_size, self.overlap, self.tta,
-                     self.device, Container(widgets=[self.denoise_button, self.stop_button, self.export_button], layout="horizontal",
-                               labels=False),
-                     self.progress, self.status])
+        self.extend(
+            [
+                self.source,
+                self.model_file,
+                self.model_info,
+                self.mode,
+                self.layers,
+                self.input_folder,
+                self.output_folder,
+                self.tile_size,
+                self.overlap,
+                self.tta,
+                self.device,
+                Container(
+                    widgets=[self.denoise_button, self.stop_button, self.export_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+                self.progress,
+                self.status,
+            ]
+        )
         self.native.setMaximumWidth(460)
         self.model = None
         self._worker = None
@@ -113,7 +142,7 @@ class PredictWidget(Container):
             return
         try:
             self.use_model(load_model(path))
-        except Exception as e:
+        except (Noise2SameError, OSError) as e:
             self.model = None
             self.model_info.value = "No model loaded."
             report(e, "Loading the model")
@@ -136,15 +165,33 @@ class PredictWidget(Container):
             axes = layer_axes(layer)
             channels = layer.data.shape[axes.index("C")] if "C" in axes else 1
             if self.model.dims == 3 and "Z" not in axes:
-                report(ValueError(f"'{layer.name}' has no Z axis (axes {axes}) but the model is 3D; use a 2D model"), "Denoising")
+                report(
+                    ValueError(f"'{layer.name}' has no Z axis (axes {axes}) but the model is 3D; use a 2D model"),
+                    "Denoising",
+                )
                 return
             if channels != self.model.channels:
-                report(ValueError(f"'{layer.name}' has {channels} channel(s) but the model expects {self.model.channels}; "
-                                  "use a model trained on matching data"), "Denoising")
+                report(
+                    ValueError(
+                        f"'{layer.name}' has {channels} channel(s) but the model expects {self.model.channels}; "
+                        "use a model trained on matching data"
+                    ),
+                    "Denoising",
+                )
                 return
         self._queue = layers
         self._set_running(True)
         self._next()
+
+    @property
+    def options(self) -> PredictOptions:
+        """The prediction settings as they are in the form."""
+        return PredictOptions(
+            tile_size=self.tile_size.value or None,
+            overlap=self.overlap.value,
+            tta=self.tta.value,
+            device=self.device.value,
+        )
 
     def _next(self) -> None:
         if not self._queue:
@@ -153,8 +200,11 @@ class PredictWidget(Container):
         layer = self._queue.pop(0)
         self.status.value = f"Denoising {layer.name}…"
         self._worker = denoise_layer_worker(
-            self.model, layer, layer_axes(layer), self._progress, tile_size=self.tile_size.value or None,
-            overlap=self.overlap.value, tta=self.tta.value, device=self.device.value,
+            self.model,
+            layer,
+            layer_axes(layer),
+            self._progress,
+            self.options,
         )
         self._worker.returned.connect(lambda data, layer=layer: self._add(layer, data))
         self._worker.errored.connect(self._failed)
@@ -162,8 +212,9 @@ class PredictWidget(Container):
 
     def _denoise_folder(self) -> None:
         """Every TIFF/PNG of the input folder into the output folder, in the background."""
-        folder, out = (Path(w.value) if str(w.value) not in ("", ".") else None
-                       for w in (self.input_folder, self.output_folder))
+        folder, out = (
+            Path(w.value) if str(w.value) not in ("", ".") else None for w in (self.input_folder, self.output_folder)
+        )
         if folder is None or not folder.is_dir():
             show_warning("Choose an input folder holding TIFF or PNG images.")
             return
@@ -173,7 +224,7 @@ class PredictWidget(Container):
         try:
             paths = [p for p in find_inputs([str(folder)]) if p.is_file()]  # zarr stores: the command line
             out.mkdir(parents=True, exist_ok=True)
-        except Exception as e:
+        except (Noise2SameError, OSError) as e:
             report(e, "Denoising the folder")
             return
         if not paths:
@@ -181,8 +232,13 @@ class PredictWidget(Container):
             return
         self._files = {"total": len(paths), "done": 0, "skipped": []}
         self._set_running(True, f"Denoising {len(paths)} file(s) into {out}…")
-        self._worker = denoise_files_worker(self.model, paths, out, self._progress, tile_size=self.tile_size.value or None,
-                                            overlap=self.overlap.value, tta=self.tta.value, device=self.device.value)
+        self._worker = denoise_files_worker(
+            self.model,
+            paths,
+            out,
+            self._progress,
+            self.options,
+        )
         self._worker.yielded.connect(self._file_done)
         self._worker.finished.connect(self._folder_finished)
         self._worker.errored.connect(self._failed)
@@ -213,7 +269,9 @@ class PredictWidget(Container):
         if self.model is None:
             show_warning("Load a model file (.n2s) or train one first.")
             return
-        path = ask_save(self.native, "Export as a bioimage.io package", "noise2same.zip", ".zip", "bioimage.io package (*.zip)")
+        path = ask_save(
+            self.native, "Export as a bioimage.io package", "noise2same.zip", ".zip", "bioimage.io package (*.zip)"
+        )
         if path:
             self.export(path)
 

@@ -20,7 +20,7 @@ MAX_BYTES = 2**30  # no live preview where a float32 copy of the layer would be 
 def denoise_plane(trainer, data, axes: str, index: tuple) -> np.ndarray:
     """The plane (or volume) ``data[index]`` denoised with the trainer's current weights;
     the network is back in training mode afterwards."""
-    sub_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+    sub_axes = "".join(a for a, i in zip(axes, index, strict=False) if isinstance(i, slice))
     model = Noise2SameModel(trainer.net, axes, trainer.config)
     try:
         return model.predict(np.asarray(data[index]), sub_axes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import threading
@@ -11,20 +12,22 @@ from pathlib import Path
 
 import napari
 from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton, create_widget
-from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
+from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 
 from ..engine import Noise2SameModel, Trainer, TrainingData, load_model
 from ..engine.auto import Budget, choose
 from ..engine.data import fit_patch
 from ..engine.devices import resolve_device
 from ..engine.trainer import Checkpoint
+from ..errors import Noise2SameError
+from ..text import number
 from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
-from .lifetime import on_closed
 from .layers import add_residual, current_slice, layer_array, layer_axes, layer_pixel_size, toggle_side_by_side
+from .lifetime import on_closed
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
@@ -36,8 +39,10 @@ UPDATE_EVERY_S = 0.5  # progress, status and loss plot
 CHECKPOINT_MINUTES = 5.0
 CHECKPOINT_FOLDER = Path(tempfile.gettempdir()) / "napari-noise2same-checkpoints"
 D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
-D_EXPLAINED = ("D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
-               "0 for a blind-spot network; Noise2Same may use each pixel a little.")
+D_EXPLAINED = (
+    "D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
+    "0 for a blind-spot network; Noise2Same may use each pixel a little."
+)
 
 
 class _Bridge(QObject):
@@ -77,17 +82,46 @@ class TrainWidget(TrainSettings, Container):
         self.result = Label(value="")
         self.loss_plot = LossPlot()
         form = Container(labels=True)
-        form.extend([self.layer, self.axes, self.dims, self.mask_percent, self.lambda_inv, self.lambda_auto, self.patch_size,
-                     self.batch_size, self.batch_auto, self.max_minutes, self.max_steps, self.preset, self.device])
-        self.extend([
-            form, self.auto_choice, self.stop_when_done, self.show_advanced, self.advanced,
-            Container(widgets=[self.train_button, self.stop_button, self.save_button, self.weights_button],
-                      layout="horizontal", labels=False),
-            self.progress, self.status,
-        ])
+        form.extend(
+            [
+                self.layer,
+                self.axes,
+                self.dims,
+                self.mask_percent,
+                self.lambda_inv,
+                self.lambda_auto,
+                self.patch_size,
+                self.batch_size,
+                self.batch_auto,
+                self.max_minutes,
+                self.max_steps,
+                self.preset,
+                self.device,
+            ]
+        )
+        self.extend(
+            [
+                form,
+                self.auto_choice,
+                self.stop_when_done,
+                self.show_advanced,
+                self.advanced,
+                Container(
+                    widgets=[self.train_button, self.stop_button, self.save_button, self.weights_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+                self.progress,
+                self.status,
+            ]
+        )
         self.native.layout().addWidget(self.loss_plot)
-        self.extend([self.result,
-                     Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False)])
+        self.extend(
+            [
+                self.result,
+                Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False),
+            ]
+        )
         for label, lines in ((self.status, 2), (self.result, 3), (self.auto_choice, 1)):
             label.native.setWordWrap(True)
             label.native.setMinimumHeight(lines * label.native.fontMetrics().lineSpacing() + 4)
@@ -117,7 +151,15 @@ class TrainWidget(TrainSettings, Container):
         self.dims.changed.connect(self._update_preview_index)
         self._showing_auto = False  # True while the form displays auto's batch (not the user typing)
         self.batch_size.changed.connect(self._batch_typed)
-        for w in (self.device, self.dims, self.preset, self.batch_auto, self.patch_size, self.max_minutes, self.max_steps):
+        for w in (
+            self.device,
+            self.dims,
+            self.preset,
+            self.batch_auto,
+            self.patch_size,
+            self.max_minutes,
+            self.max_steps,
+        ):
             w.changed.connect(self._show_auto_choice)
         self.show_advanced.changed.connect(lambda v: setattr(self.advanced, "visible", v))
         self.lambda_auto.changed.connect(lambda v: setattr(self.lambda_inv, "enabled", not v))
@@ -140,7 +182,9 @@ class TrainWidget(TrainSettings, Container):
         if layer is None:
             return
         self.axes.value = layer_axes(layer)
-        self.dims.value = 3 if "Z" in self.axes.value and layer.data.ndim >= 3 and self.dims.value == 3 else self.dims.value
+        self.dims.value = (
+            3 if "Z" in self.axes.value and layer.data.ndim >= 3 and self.dims.value == 3 else self.dims.value
+        )
         self._update_preview_index()
         self._show_auto_choice()
 
@@ -162,14 +206,15 @@ class TrainWidget(TrainSettings, Container):
             spatial, channels = _data_shape(self.layer.value, self.axes.value, config.dims)
             patch = fit_patch(config.patch_size, config.dims, [spatial])
             chosen, record = choose(config, patch, channels, resolve_device(self.device.value), self.budget)
-        except Exception as e:  # a setting out of range: Train will say so
+        except Noise2SameError as e:  # a setting out of range: Train will say so
             self.auto_choice.value = f"⚠ {e}"
             return
         self._show_choice(chosen.preset, chosen.batch_size, patch, record, "auto: ")
 
     def _show_choice(self, preset: str, batch: int, patch: tuple, record: dict | None, prefix: str) -> None:
-        self.auto_choice.value = (f"{prefix if record else ''}'{preset}' network, batch {batch} of "
-                                  f"{'×'.join(map(str, patch))} patches")
+        self.auto_choice.value = (
+            f"{prefix if record else ''}'{preset}' network, batch {batch} of {'×'.join(map(str, patch))} patches"
+        )
         self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
         if self.batch_auto.value:
             self._showing_auto = True
@@ -186,11 +231,10 @@ class TrainWidget(TrainSettings, Container):
     def _update_preview_index(self, *_) -> None:
         layer = self.layer.value
         if layer is not None:
-            try:
-                self._preview_index = current_slice(layer, self.axes.value.upper(), self.dims.value,
-                                                    self.viewer.dims.current_step)
-            except Exception:  # axes being edited: keep the last good one
-                pass
+            with contextlib.suppress(Noise2SameError, ValueError, IndexError):  # axes being edited: keep the last
+                self._preview_index = current_slice(
+                    layer, self.axes.value.upper(), self.dims.value, self.viewer.dims.current_step
+                )
 
     # -- training ---------------------------------------------------------------------------
     def start_training(self) -> None:
@@ -208,8 +252,14 @@ class TrainWidget(TrainSettings, Container):
         axes = self.axes.value.strip().upper()
         key = _Key(id(layer), tuple(layer.data.shape), axes, config.dims, config.preset)
         if self.trainer is not None and self._key != key:
-            changed = [n for n in ("layer_id", "shape", "axes", "dims", "preset") if getattr(self._key, n) != getattr(key, n)]
-            show_info(f"Starting a new model: the {', '.join(c.replace('_id', '').replace('shape', 'image size') for c in changed)} changed since the last training.")
+            changed = [
+                n for n in ("layer_id", "shape", "axes", "dims", "preset") if getattr(self._key, n) != getattr(key, n)
+            ]
+            show_info(
+                f"Starting a new model: the "
+                f"{', '.join(c.replace('_id', '').replace('shape', 'image size') for c in changed)} "
+                "changed since the last training."
+            )
             self.trainer, self.loss_history = None, []
         elif self.trainer is not None:
             # loss, optimiser, batch, patch and device may change between runs of the same model
@@ -223,8 +273,16 @@ class TrainWidget(TrainSettings, Container):
         budget = self.budget
         self._budget = (budget.steps, budget.seconds)
         self._set_running(True, "Preparing the data…")
-        self._worker = create_worker(self._train_job, layer_array(layer), axes, config, self.device.value, budget,
-                                     _start_thread=False, _ignore_errors=True)
+        self._worker = create_worker(
+            self._train_job,
+            layer_array(layer),
+            axes,
+            config,
+            self.device.value,
+            budget,
+            _start_thread=False,
+            _ignore_errors=True,
+        )
         self._worker.returned.connect(self._training_done)
         self._worker.errored.connect(lambda e: self._failed(e, "Training"))
         self._worker.start()
@@ -232,8 +290,14 @@ class TrainWidget(TrainSettings, Container):
     def _train_job(self, data, axes, config, device, budget):
         """Runs in the worker thread."""
         if self.trainer is None:
-            training = TrainingData.from_arrays([data], axes, dims=config.dims, patch_size=config.patch_size,
-                                                val_fraction=config.val_fraction, names=[self._source_layer.name])
+            training = TrainingData.from_arrays(
+                [data],
+                axes,
+                dims=config.dims,
+                patch_size=config.patch_size,
+                val_fraction=config.val_fraction,
+                names=[self._source_layer.name],
+            )
             self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model, budget=budget)
         trainer = self.trainer
         self._bridge.started.emit(trainer)
@@ -248,7 +312,9 @@ class TrainWidget(TrainSettings, Container):
                     self._bridge.preview.emit((index, denoise_plane(trainer, data, axes, index)))
 
         CHECKPOINT_FOLDER.mkdir(parents=True, exist_ok=True)
-        checkpoint = Checkpoint(CHECKPOINT_FOLDER / f"{_file_name(self._source_layer.name)}.n2s", CHECKPOINT_MINUTES * 60)
+        checkpoint = Checkpoint(
+            CHECKPOINT_FOLDER / f"{_file_name(self._source_layer.name)}.n2s", CHECKPOINT_MINUTES * 60
+        )
         trainer.train(max_steps=budget.steps, max_seconds=budget.seconds, on_event=on_event, checkpoint=checkpoint)
         model = trainer.to_model()
         model.set_pixel_size(*layer_pixel_size(self._source_layer, axes))
@@ -274,9 +340,11 @@ class TrainWidget(TrainSettings, Container):
         self.progress.value = int(1000 * min(1.0, done))
         eta = "" if event.eta_s is None else f" · {event.eta_s:.0f} s left"
         done_note = " · learning has levelled off: finishing" if event.finishing else ""
-        self.status.value = (f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}{done_note}\n"
-                             f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
-                             f"+ λ × invariance {event.invariance:.4f}")
+        self.status.value = (
+            f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}{done_note}\n"
+            f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
+            f"+ λ × invariance {event.invariance:.4f}"
+        )
         self.loss_plot.set_history(self.loss_history)
 
     def _on_started(self, trainer) -> None:
@@ -285,8 +353,10 @@ class TrainWidget(TrainSettings, Container):
             return
         c = trainer.config
         self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
-        self.auto_choice.tooltip = ((self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
-                                    f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}").strip()
+        self.auto_choice.tooltip = (
+            (self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
+            f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}"
+        ).strip()
         for warning in trainer.warnings:
             show_warning(f"Noise2Same: {warning[0].upper()}{warning[1:]}.")
 
@@ -303,10 +373,12 @@ class TrainWidget(TrainSettings, Container):
         layer = self._source_layer
         SESSION.add(layer.name, model)
         s = model.summary
-        self.result.value = (f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
-                             f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
-                             f"λ {s['lambda_inv']:.2g}) · validation {_fmt(s.get('final_val_loss'))}\n"
-                             f"J-invariance D(f) = {_fmt(s.get('invariance_D'))}: {D_MEANING}")
+        self.result.value = (
+            f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
+            f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
+            f"λ {s['lambda_inv']:.2g}) · validation {number(s.get('final_val_loss'))}\n"
+            f"J-invariance D(f) = {number(s.get('invariance_D'))}: {D_MEANING}"
+        )
         self.result.tooltip = D_EXPLAINED
         self.save_button.enabled = True
         self.status.value = "Denoising the whole layer…"
@@ -322,8 +394,11 @@ class TrainWidget(TrainSettings, Container):
             return
         self._live.drop()
         stopped = isinstance(error, InterruptedError)
-        self._set_running(False, f"{action} {'stopped' if stopped else 'failed'}."
-                          + (" Train again to continue from the weights." if self.trainer is not None else ""))
+        self._set_running(
+            False,
+            f"{action} {'stopped' if stopped else 'failed'}."
+            + (" Train again to continue from the weights." if self.trainer is not None else ""),
+        )
 
     def _predict_progress(self, done: int, total: int) -> None:
         if not self._alive:
@@ -357,8 +432,17 @@ class TrainWidget(TrainSettings, Container):
             return
         self.train_button.enabled = not running
         self.stop_button.enabled = running
-        for w in (self.layer, self.axes, self.dims, self.preset, self.device, self.patch_size, self.batch_size,
-                  self.batch_auto, self.weights_button):
+        for w in (
+            self.layer,
+            self.axes,
+            self.dims,
+            self.preset,
+            self.device,
+            self.patch_size,
+            self.batch_size,
+            self.batch_auto,
+            self.weights_button,
+        ):
             w.enabled = not running
         if not running:
             self.progress.value = 0
@@ -370,7 +454,7 @@ class TrainWidget(TrainSettings, Container):
             return
         try:
             self.model.save(path)
-        except Exception as e:
+        except (Noise2SameError, OSError) as e:
             report(e, "Saving")
             return
         show_info(f"Saved {path}")
@@ -411,7 +495,7 @@ class TrainWidget(TrainSettings, Container):
         """Fine-tune: the next Train starts from this model's weights (and its network and settings)."""
         try:
             self.use_weights(load_model(path), Path(path).name)
-        except Exception as e:
+        except (Noise2SameError, OSError) as e:
             report(e, "Loading the model")
 
     def use_weights(self, model: Noise2SameModel | None, name: str = "") -> None:
@@ -452,7 +536,3 @@ def _data_shape(layer, axes: str, dims: int) -> tuple[tuple[int, ...], int]:
 
 def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
-
-
-def _fmt(v) -> str:
-    return "n/a" if v is None else f"{v:.4g}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, SpinBox
 
 from ..engine import PRESETS, TrainConfig
-from ..engine.config import AUTO
+from ..engine.auto import CPU_BATCH
+from ..engine.config import AUTO, RANGES
 from ..engine.devices import available_devices
 from ..engine.loss import METHODS
 from ..engine.masking import REPLACEMENTS
@@ -18,54 +19,123 @@ class TrainSettings:
     """Mixed into the training widget: builds its settings widgets as attributes."""
 
     def _build_settings(self) -> None:
-        self.dims = ComboBox(label="model", choices=[("2D", 2), ("3D", 3)], value=2,
-                             tooltip="3D models learn from Z neighbours too; 2D models treat Z planes as samples")
-        self.mask_percent = FloatSpinBox(label="mask %", value=DEFAULTS.mask_percent, min=0.01, max=50, step=0.1,
-                                         tooltip="percent of pixels in the masked set J each step (paper: 0.5)")
-        self.lambda_inv = FloatSpinBox(label="lambda_inv", value=2.0 if DEFAULTS.lambda_inv == "auto" else DEFAULTS.lambda_inv, min=0, max=100, step=0.1,
-                                       tooltip="weight of the invariance term (paper: 2); used when auto is off")
-        self.lambda_auto = CheckBox(label="", text="auto: 2 × estimated noise std", value=DEFAULTS.lambda_inv == "auto",
-                                    tooltip="the paper's bound with the noise level estimated from the image (at most 2; "
-                                            "2 where the noise looks correlated)")
-        self.patch_size = SpinBox(label="patch size", value=DEFAULTS.patch_size, min=8, max=1024, step=8)
-        self.batch_size = SpinBox(label="batch size", value=16, min=1, max=1024,
-                                  tooltip="patches per step; a value typed here turns auto off")
-        self.batch_auto = CheckBox(label="", text="auto: for the device and its memory", value=True,
-                                   tooltip="the paper's 64 (4 in 3D) on a GPU, 16 (2) on the CPU, less if memory is short")
-        self.max_minutes = FloatSpinBox(label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5,
-                                        tooltip="training time budget in minutes")
-        self.max_steps = SpinBox(label="max steps", value=0, min=0, max=10_000_000, step=100,
-                                  tooltip="stop after this many steps (0: no step limit, only the time budget)")
-        self.preset = ComboBox(label="network", choices=[AUTO, *PRESETS], value=AUTO,
-                               tooltip="auto: chosen for the device and the time budget; tiny: fastest; "
-                                       "paper: the official 5.6 M-parameter U-Net")
-        self.stop_when_done = CheckBox(text="stop when done", value=True,
-                                       tooltip="end before the time budget once the validation loss stops improving")
+        self.dims = ComboBox(
+            label="model",
+            choices=[("2D", 2), ("3D", 3)],
+            value=DEFAULTS.dims,
+            tooltip="3D models learn from Z neighbours too; 2D models treat Z planes as samples",
+        )
+        self.mask_percent = FloatSpinBox(
+            label="mask %",
+            value=DEFAULTS.mask_percent,
+            min=0.01,
+            max=RANGES["mask_percent"].high,
+            step=0.1,
+            tooltip="percent of pixels in the masked set J each step (paper: 0.5)",
+        )
+        self.lambda_inv = FloatSpinBox(
+            label="lambda_inv",
+            value=2.0 if DEFAULTS.lambda_inv == AUTO else DEFAULTS.lambda_inv,
+            min=RANGES["lambda_inv"].low,
+            max=RANGES["lambda_inv"].high,
+            step=0.1,
+            tooltip="weight of the invariance term (paper: 2); used when auto is off",
+        )
+        self.lambda_auto = CheckBox(
+            label="",
+            text="auto: 2 × estimated noise std",
+            value=DEFAULTS.lambda_inv == AUTO,
+            tooltip="the paper's bound with the noise level estimated from the image (at most 2; "
+            "2 where the noise looks correlated)",
+        )
+        self.patch_size = SpinBox(
+            label="patch size",
+            value=DEFAULTS.patch_size,
+            min=RANGES["patch_size"].low,
+            max=RANGES["patch_size"].high,
+            step=8,
+        )
+        self.batch_size = SpinBox(
+            label="batch size",
+            value=CPU_BATCH[DEFAULTS.dims],
+            min=RANGES["batch_size"].low,
+            max=RANGES["batch_size"].high,
+            tooltip="patches per step; a value typed here turns auto off",
+        )
+        self.batch_auto = CheckBox(
+            label="",
+            text="auto: for the device and its memory",
+            value=True,
+            tooltip="the paper's 64 (4 in 3D) on a GPU, 16 (2) on the CPU, less if memory is short",
+        )
+        self.max_minutes = FloatSpinBox(
+            label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5, tooltip="training time budget in minutes"
+        )
+        self.max_steps = SpinBox(
+            label="max steps",
+            value=0,
+            min=0,
+            max=10_000_000,
+            step=100,
+            tooltip="stop after this many steps (0: no step limit, only the time budget)",
+        )
+        self.preset = ComboBox(
+            label="network",
+            choices=[AUTO, *PRESETS],
+            value=AUTO,
+            tooltip="auto: chosen for the device and the time budget; tiny: fastest; "
+            "paper: the official 5.6 M-parameter U-Net",
+        )
+        self.stop_when_done = CheckBox(
+            text="stop when done",
+            value=True,
+            tooltip="end before the time budget once the validation loss stops improving",
+        )
         self.auto_choice = Label(value="")
         devices = available_devices()
         self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
         self.show_advanced = CheckBox(text="advanced settings", value=False)
-        self.learning_rate = FloatSpinBox(label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=1.0,
-                                          step=1e-4)
-        self.lr_schedule = ComboBox(label="schedule", choices=list(SCHEDULES), value=DEFAULTS.lr_schedule,
-                                    tooltip="learning rate over the run (docs/training.md)")
+        self.learning_rate = FloatSpinBox(
+            label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=RANGES["learning_rate"].high, step=1e-4
+        )
+        self.lr_schedule = ComboBox(
+            label="schedule",
+            choices=list(SCHEDULES),
+            value=DEFAULTS.lr_schedule,
+            tooltip="learning rate over the run (docs/training.md)",
+        )
         self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value=DEFAULTS.replacement)
         self.method = ComboBox(label="method", choices=list(METHODS), value=DEFAULTS.method)
         self.seed = SpinBox(label="seed", tooltip="-1: a random seed each time", value=-1, min=-1, max=2**31 - 1)
-        self.val_fraction = FloatSpinBox(label="validation fraction", value=DEFAULTS.val_fraction, min=0, max=0.45, step=0.05)
+        # (Qt spin boxes hold 32-bit integers: seeds above 2**31 - 1 only from Python or the command line)
+        self.val_fraction = FloatSpinBox(
+            label="validation fraction",
+            value=DEFAULTS.val_fraction,
+            min=RANGES["val_fraction"].low,
+            max=RANGES["val_fraction"].high - 0.05,
+            step=0.05,
+        )
         # filled after construction: magicgui aligns the label column only then
         self.advanced = Container(labels=True, visible=False)
-        self.advanced.extend([self.learning_rate, self.lr_schedule, self.replacement, self.method, self.seed,
-                              self.val_fraction])
+        self.advanced.extend(
+            [self.learning_rate, self.lr_schedule, self.replacement, self.method, self.seed, self.val_fraction]
+        )
 
     def _config(self) -> TrainConfig:
         return TrainConfig(
-            dims=self.dims.value, preset=self.preset.value, patch_size=self.patch_size.value,
-            batch_size=None if self.batch_auto.value else self.batch_size.value, mask_percent=self.mask_percent.value,
-            lambda_inv="auto" if self.lambda_auto.value else self.lambda_inv.value,
-            replacement=self.replacement.value, method=self.method.value, learning_rate=self.learning_rate.value,
-            lr_schedule=self.lr_schedule.value, val_fraction=self.val_fraction.value,
-            stop_when_done=self.stop_when_done.value, seed=None if self.seed.value < 0 else self.seed.value,
+            dims=self.dims.value,
+            preset=self.preset.value,
+            patch_size=self.patch_size.value,
+            batch_size=None if self.batch_auto.value else self.batch_size.value,
+            mask_percent=self.mask_percent.value,
+            lambda_inv=AUTO if self.lambda_auto.value else self.lambda_inv.value,
+            replacement=self.replacement.value,
+            method=self.method.value,
+            learning_rate=self.learning_rate.value,
+            lr_schedule=self.lr_schedule.value,
+            val_fraction=self.val_fraction.value,
+            stop_when_done=self.stop_when_done.value,
+            seed=None if self.seed.value < 0 else self.seed.value,
         )
 
     def _show_config(self, t: TrainConfig) -> None:

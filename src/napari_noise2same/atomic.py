@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
-from ..errors import Noise2SameError
+from .errors import Noise2SameError
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
@@ -41,12 +43,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
 def remove_orphans(path: Path) -> None:
     """Remove temporary files of ``path`` left by writers that no longer run."""
     for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
-        pid = part.name[len(path.name) + 2:].split(".", 1)[0]
+        pid = part.name[len(path.name) + 2 :].split(".", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
-            try:
+            with contextlib.suppress(OSError):
                 part.unlink()
-            except OSError:
-                pass
 
 
 def _running(pid: int) -> bool:
