@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, set12
+from shared_data import fmd_pair, set12
 
 
 def blur_x(noise: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATA, load_png, psnr
+from shared_data import DATA, load_png, psnr
 
 SIGMA = 25.0
 
@@ -64,7 +64,7 @@ def main() -> int:
     args = p.parse_args()
 
     import torch
-    from training_throughput import machine_facts, print_facts, resolve_device_name
+    from harness import machine_facts, print_facts, resolve_device_name
 
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget

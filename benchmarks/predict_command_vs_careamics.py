@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12
-from training_throughput import machine_facts, print_facts, resolve_device_name, write_json
+from harness import machine_facts, print_facts, resolve_device_name, write_json
+from shared_data import fmd_pair, psnr, set12
 
 N2V_RUNNER = Path(__file__).parent / "careamics_n2v_runner.py"
 PREDICT_RUNNER = Path(__file__).parent / "careamics_predict_runner.py"

@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from training_throughput import (
+from harness import (
     child_env,
     fmt,
     machine_facts,

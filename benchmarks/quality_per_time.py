@@ -1,6 +1,6 @@
 """PSNR after 1, 3, 10 and 30 minutes of training: preset auto, each fixed preset, CAREamics N2V.
 
-Datasets (benchmarks/common.py; skipped with a message where ../shared/data lacks them):
+Datasets (benchmarks/shared_data.py; skipped with a message where ../shared/data lacks them):
   * fmd            - the FMD confocal FISH pair: train on noisy.png, score against clean.png;
   * set12          - Set12 with Gaussian noise sigma 25 (float, seed 0): train on the 27 crops of
                      256 x 256 of the 12 noisy images, score on the 12 full images;
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATASETS, dataset, psnr
+from shared_data import DATASETS, dataset, psnr
 
 RUNNER = Path(__file__).parent / "careamics_snapshots_runner.py"
 DEFAULT_PLOT = Path(__file__).resolve().parents[1] / "docs" / "images" / "quality_per_time.png"
@@ -55,7 +55,7 @@ def score(data, outputs) -> float:
 
 
 def facts(threads: int) -> dict:
-    from training_throughput import cpu_model
+    from harness import cpu_model
 
     return {
         "cpu": cpu_model(),

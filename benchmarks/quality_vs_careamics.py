@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12, ssim
+from shared_data import fmd_pair, psnr, set12, ssim
 
 RUNNER = Path(__file__).parent / "careamics_n2v_runner.py"
 

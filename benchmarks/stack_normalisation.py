@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr, set12
+from shared_data import fmd_pair, psnr, set12
 
 
 def bleaching_stack(data: str, frames: int, final: float, photons: float, seed: int = 0):

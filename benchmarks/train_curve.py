@@ -10,7 +10,7 @@ then continues.  One JSON line per mark goes to stdout and to ``--jsonl``.
     python benchmarks/train_curve.py --data fmd --steps 100 200 400 --set preset=fast --seed 1 \\
         --threads 1 --jsonl /tmp/curves.jsonl
 
-Datasets (benchmarks/common.py; skipped with a message when ../shared/data lacks them):
+Datasets (benchmarks/shared_data.py; skipped with a message when ../shared/data lacks them):
 fmd, set12 (sigma 25), fmd-photons4 (Poisson, 17.1 dB input), set12-sigma50, volume (3D,
 synthetic).  Each mark is a separate call of ``Trainer.train``, and a learning-rate schedule
 spans one call: to measure a schedule that fits the budget, give one mark.
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATASETS, dataset, psnr
+from shared_data import DATASETS, dataset, psnr
 
 
 def parse_value(text: str):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import DATA
+from shared_data import DATA
 
 
 def train_predict(volume, dims, seconds, seed):

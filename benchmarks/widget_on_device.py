@@ -21,7 +21,7 @@ import numpy as np
 from qtpy.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import fmd_pair, psnr
+from shared_data import fmd_pair, psnr
 
 
 def main() -> int:

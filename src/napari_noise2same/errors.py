@@ -10,6 +10,7 @@ the message's text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ def plain(fix: Fix) -> str:
 class Noise2SameError(Exception):
     """Base class: the message names the problem and the fix."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, fixes: tuple[Fix, ...] = ()):
+    def __init__(self, message: str, *, path: str | os.PathLike | None = None, fixes: tuple[Fix, ...] = ()):
         super().__init__(message)
         self.message = message
         self.path = Path(path) if path is not None else None

@@ -88,15 +88,14 @@ def sample_moments(array, layout: Layout, sample) -> tuple[np.ndarray, np.ndarra
     """(mean, variance, pixel count) per channel of one sample, in float64."""
     spatial = spatial_shape(layout)
     rows = max(1, min(spatial[0], STATS_ELEMENTS // max(1, int(np.prod(spatial[1:])) * layout.channels)))
-    shift = total = squares = None
+    # sums around the first slab's mean (shift), so a large offset costs no precision
+    first = read_block(array, layout, sample, (slice(0, rows),)).reshape(layout.channels, -1).astype(np.float64)
+    shift = first.mean(axis=1, keepdims=True)
+    total, squares = np.zeros(layout.channels), np.zeros(layout.channels)
     count = 0
     for lo in range(0, spatial[0], rows):
-        block = read_block(array, layout, sample, (slice(lo, lo + rows),))
-        pixels = block.reshape(block.shape[0], -1).astype(np.float64)
-        if shift is None:
-            shift = pixels.mean(axis=1, keepdims=True)
-            total, squares = np.zeros(len(shift)), np.zeros(len(shift))
-        pixels -= shift
+        block = first if lo == 0 else read_block(array, layout, sample, (slice(lo, lo + rows),))
+        pixels = block.reshape(block.shape[0], -1).astype(np.float64) - shift
         total += pixels.sum(axis=1)
         squares += np.square(pixels).sum(axis=1)
         count += pixels.shape[1]

@@ -114,6 +114,7 @@ def _frame_stats(x, layout: Layout) -> dict:
 def _chunks(layout: Layout, chunk_size, dims: int) -> tuple:
     """One sample and all channels per chunk; spatial chunks of whole multiples of the network's
     size multiple, none smaller than the halo (a short remainder joins its neighbour)."""
+    sides: tuple[int, ...]
     if chunk_size is None:
         sides = CHUNK_3D if dims == 3 else (CHUNK_2D,) * 2
     else:

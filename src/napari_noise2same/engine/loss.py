@@ -25,6 +25,15 @@ class LossTerms:
     invariance: torch.Tensor
 
 
+@dataclass
+class LossValues:
+    """The three terms of one step as numbers (copied from the device at once)."""
+
+    total: float
+    reconstruction: float
+    invariance: float
+
+
 def noise2same_loss(
     x: torch.Tensor, out: torch.Tensor, out_masked: torch.Tensor, mask: torch.Tensor, lambda_inv: float
 ) -> LossTerms:

@@ -64,7 +64,7 @@ def donut_kernel(ndim: int, channels: int, device=None) -> torch.Tensor:
     In 2D this is [[.5, 1, .5], [1, 0, 1], [.5, 1, .5]] / 6.
     """
     grids = torch.meshgrid(*[torch.arange(-1, 2, dtype=torch.float32)] * ndim, indexing="ij")
-    d2 = sum(g**2 for g in grids)
+    d2 = torch.stack([g**2 for g in grids]).sum(dim=0)
     weights = torch.where(d2 > 0, 1.0 / d2.clamp(min=1), torch.zeros(()))
     weights = weights / weights.sum()
     return weights.expand(channels, 1, *([3] * ndim)).contiguous().to(device)

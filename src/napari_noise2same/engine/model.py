@@ -86,7 +86,7 @@ class Noise2SameModel:
             config = TrainConfig.from_dict(meta.get("train_config", {}))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:  # well-formed file, content not ours
             raise ModelFileError(
-                f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=path
+                f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=Path(path)
             ) from None
         net.to(device).eval()
         training_state = {"optimizer": optimizer} if optimizer is not None else None

@@ -92,7 +92,7 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor], dict |
         return meta, load_safetensors(weights), (_optimizer_state(optimizer) if optimizer is not None else None)
     except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
         raise ModelFileError(
-            f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=path
+            f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=Path(path)
         ) from None
 
 

@@ -91,7 +91,7 @@ def iter_denoised(
     tile_size, overlap, tta = options.tile_size, options.overlap, options.tta
     layout = model_layout(model, image, axes)
     device = resolve_device(options.device) if options.device is not None else next(model.net.parameters()).device
-    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()
+    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()  # type: ignore[call-overload]
     samples = list(np.ndindex(*sample_shape(layout)))
     if stats is not None:
         per_sample = [stats] * len(samples)
@@ -158,9 +158,9 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
             starts = (z0, *rest)
             inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:], strict=False))
             w = blend_window(starts, tiles, plan, padded)
-            out = _run(net, slab[(slice(None), slice(None), *inner)], device, tta)
+            out = _run(net, slab[(slice(None), slice(None)) + inner], device, tta)
             rows = slice(z0 - acc_lo, z1 - acc_lo)
-            acc[(slice(None), rows, *inner)] += out * w
+            acc[(slice(None), rows) + inner] += out * w
             tick()
         final = plan[0][i + 1] if i + 1 < len(plan[0]) else z1
         n = final - acc_lo

@@ -26,7 +26,7 @@ from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
 from .devices import resolve_device
 from .diagnostics import invariance_measure
-from .loss import LossTerms, blindspot_loss, noise2same_loss
+from .loss import LossValues, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
 from .noise import CORRELATED, correlation, noise_std
@@ -94,6 +94,7 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         if seed is not None:
             torch.manual_seed(seed)
+        self.resumed_from: dict | None
         if model is not None:
             self.net = copy.deepcopy(model.net)
             self.resumed_from = {k: model.summary.get(k) for k in ("steps", "total_steps", "date", "final_loss")}
@@ -121,7 +122,8 @@ class Trainer:
 
     @property
     def batch_size(self) -> int:
-        return int(self.config.batch_size)
+        assert self.config.batch_size is not None  # auto has chosen one
+        return self.config.batch_size
 
     def reconfigure(
         self, config: TrainConfig, device: str | torch.device | None = None, budget: Budget | None = None
@@ -144,7 +146,7 @@ class Trainer:
     def _use_device(self, device: torch.device, generator_seed: int) -> None:
         """Put the network and the optimiser's state on ``device`` (at start, or e.g. on the CPU
         after a GPU ran out of memory), with the masking generator and mixed precision it needs."""
-        self.net.to(device, memory_format=self.memory_format)
+        self.net.to(device, memory_format=self.memory_format)  # type: ignore[call-overload]  # torch's stubs lack it
         for state in self.optimizer.state.values():
             for key, value in state.items():
                 if torch.is_tensor(value) and key != "step":
@@ -166,12 +168,11 @@ class Trainer:
         """The invariance weight in use: the configured one, or for "auto" 2 x the estimated
         noise std (at most 2, the paper's value; 2 where the noise looks correlated)."""
         if self.config.lambda_inv == "auto":
-            if self._noise_std is None:
-                self._estimate_noise()
-            return 2.0 if self._correlated else min(2.0, 2.0 * self._noise_std)
+            noise = self._noise_std if self._noise_std is not None else self._estimate_noise()
+            return 2.0 if self._correlated else min(2.0, 2.0 * noise)
         return float(self.config.lambda_inv)
 
-    def _estimate_noise(self) -> None:
+    def _estimate_noise(self) -> float:
         """The noise std behind lambda_inv "auto", and a warning where the noise is correlated."""
         self._noise_std = noise_std(self.data)
         ratios = correlation(self.data)
@@ -185,6 +186,7 @@ class Trainer:
             )
             if text not in self.warnings:
                 self.warnings.append(text)
+        return self._noise_std
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -258,7 +260,7 @@ class Trainer:
         self._run_started = None
         return self.history
 
-    def _train_step(self) -> LossTerms:
+    def _train_step(self) -> LossValues:
         cfg = self.config
         batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
@@ -282,7 +284,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         # one device-to-host copy (one GPU sync) for the three values
-        return LossTerms(*torch.stack([terms.total, terms.reconstruction, terms.invariance]).detach().float().tolist())
+        return LossValues(*torch.stack([terms.total, terms.reconstruction, terms.invariance]).detach().float().tolist())
 
     @torch.no_grad()
     def validate(self) -> float:

@@ -154,8 +154,10 @@ def _init_as_nearest_upsampling(up: nn.Module) -> None:
     """Start a 2x2 stride-2 transposed convolution as a 1x1 convolution followed by nearest
     upsampling (ICNR initialisation, Aitken et al. 2017): the same layer, but free of the
     checkerboard pattern that a random start leaves in the first few hundred steps."""
-    first = up.weight[(slice(None), slice(None)) + (slice(0, 1),) * (up.weight.ndim - 2)]
-    up.weight.copy_(first.expand_as(up.weight))
+    weight = up.weight
+    assert isinstance(weight, torch.Tensor)
+    first = weight[(slice(None), slice(None)) + (slice(0, 1),) * (weight.ndim - 2)]
+    weight.copy_(first.expand_as(weight))
 
 
 def channels_last(dims: int) -> torch.memory_format:

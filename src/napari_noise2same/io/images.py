@@ -218,7 +218,7 @@ def write_tiff(
     ij_axes = axes.replace("S", "T") if "T" not in axes else axes
     ij_axes = ij_axes[:-1] + "S" if rgb else ij_axes
     if _imagej_order(ij_axes) and data.dtype in IMAGEJ_DTYPES and (rgb or not samples):
-        meta = {"axes": ij_axes}
+        meta: dict[str, object] = {"axes": ij_axes}
         if unit:
             meta["unit"] = "micron" if unit == MICRO else unit
         if "Z" in pixel_size:
@@ -231,7 +231,7 @@ def write_tiff(
         kwargs.update(imagej=True, metadata=meta)
     else:
         ome_axes = axes.replace("S", "Q")
-        meta = {"axes": ome_axes[:-1] + "S" if samples else ome_axes}
+        meta = {"axes": ome_axes[:-1] + "S" if samples else ome_axes}  # (a dict[str, object] as above)
         if unit is None or unit in LENGTH_IN_UM:
             for a, size in pixel_size.items():
                 meta[f"PhysicalSize{a}"] = size
@@ -247,12 +247,17 @@ def write_tiff(
     try:
         if isinstance(data, PlaneStream):
             kwargs.update(shape=tuple(data.shape), dtype=data.dtype)
-            atomic_write(path, lambda f: tifffile.imwrite(f, iter(data.planes), **kwargs))
+            stream = data.planes
+            atomic_write(path, lambda f: _discard(tifffile.imwrite(f, iter(stream), **kwargs)))
         else:
-            atomic_write(path, lambda f: tifffile.imwrite(f, data, **kwargs))
+            atomic_write(path, lambda f: _discard(tifffile.imwrite(f, data, **kwargs)))
     except PermissionError:
-        raise ImageError(f"cannot write to {path.parent}; choose a writable output folder") from None
+        raise ImageError(f"cannot write to {path.parent}; choose a writable output folder", path=path) from None
     return path
+
+
+def _discard(_result) -> None:
+    """A writer's return value (tifffile's offsets) is not ours to keep."""
 
 
 def _yx_last(data: np.ndarray, axes: str) -> tuple[np.ndarray, str]:

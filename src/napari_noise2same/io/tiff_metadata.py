@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,15 +133,18 @@ def _ome(meta: TiffMetadata, xml: str, index: int) -> None:
     pixels = next((el for el in images[index if index < len(images) else 0] if _tag(el) == "Pixels"), None)
     if pixels is None:
         return
-    sizes = {a: float(pixels.get(f"PhysicalSize{a}")) for a in "XYZ" if pixels.get(f"PhysicalSize{a}")}
+    given = {a: pixels.get(f"PhysicalSize{a}") for a in "XYZ"}
+    sizes = {a: float(v) for a, v in given.items() if v}
     units = {a: normalise_unit(pixels.get(f"PhysicalSize{a}Unit", MICRO)) for a in sizes}
     meta.unit = units.get("X") or units.get("Y") or units.get("Z")
     for a, size in sizes.items():  # bring Z (or a stray axis) to X's unit where both are known lengths
-        if units[a] != meta.unit and units[a] in LENGTH_IN_UM and meta.unit in LENGTH_IN_UM:
-            size *= LENGTH_IN_UM[units[a]] / LENGTH_IN_UM[meta.unit]
+        unit = units[a]
+        if unit != meta.unit and unit in LENGTH_IN_UM and meta.unit in LENGTH_IN_UM:
+            size *= LENGTH_IN_UM[unit] / LENGTH_IN_UM[meta.unit]
         meta.pixel_size[a] = size
-    if pixels.get("TimeIncrement"):
-        meta.time_interval = _seconds(float(pixels.get("TimeIncrement")), pixels.get("TimeIncrementUnit"))
+    step = pixels.get("TimeIncrement")
+    if step:
+        meta.time_interval = _seconds(float(step), pixels.get("TimeIncrementUnit"))
     names = [ch.get("Name") or "" for ch in pixels if _tag(ch) == "Channel"]
     if len(names) == _size(meta, "C") and any(names) and not meta.rgb:
         meta.channel_names = names
@@ -151,7 +155,11 @@ def _plain(meta: TiffMetadata, page) -> None:
     sizes = resolution(page)
     unit = page.tags.get("ResolutionUnit")
     unit = int(unit.value) if unit is not None else int(tifffile.RESUNIT.NONE)
-    to_um = {tifffile.RESUNIT.CENTIMETER: 1e4, tifffile.RESUNIT.MILLIMETER: 1e3, tifffile.RESUNIT.MICROMETER: 1.0}
+    to_um = {
+        int(tifffile.RESUNIT.CENTIMETER): 1e4,
+        int(tifffile.RESUNIT.MILLIMETER): 1e3,
+        int(tifffile.RESUNIT.MICROMETER): 1.0,
+    }
     if unit == tifffile.RESUNIT.NONE:
         meta.pixel_size.update(sizes)
     elif unit in to_um:
@@ -171,7 +179,7 @@ def resolution(page) -> dict[str, float]:
     return sizes
 
 
-def check_complete(tif: tifffile.TiffFile, index: int, file_size: int, warnings: list[str] = ()) -> None:
+def check_complete(tif: tifffile.TiffFile, index: int, file_size: int, warnings: Sequence[str] = ()) -> None:
     """Raise when the file is shorter than its own header says (an interrupted copy)."""
     damage = next((w for w in warnings if "invalid page offset" in w or "corrupted" in w), None)
     if damage:

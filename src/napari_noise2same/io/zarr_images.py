@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,9 +51,14 @@ def read_zarr(path: str | os.PathLike):
         raise ImageError(
             f"cannot read {path}: not a zarr array or OME-Zarr image ({type(e).__name__}: {e})", path=path
         ) from None
-    pixel_size, unit, interval, names = {}, None, None, []
+    pixel_size: dict[str, float] = {}
+    unit: str | None = None
+    interval: float | None = None
+    names: list[str] = []
+    array: Any  # a zarr array (zarr 2 and 3 type them differently)
     if isinstance(node, zarr.Group):
-        multiscales = _multiscales(dict(node.attrs))
+        attrs: dict[str, Any] = dict(node.attrs)
+        multiscales = _multiscales(attrs)
         if multiscales is None:
             arrays = sorted(node.array_keys())
             hint = f"give one of its arrays, e.g. {path / arrays[0]}" if arrays else "it holds no array"
@@ -66,9 +72,10 @@ def read_zarr(path: str | os.PathLike):
         for a, s in zip(axes, scale, strict=False):
             if a in "ZYX" and s and unit:
                 pixel_size[a] = float(s)
-            if a == "T" and s and normalise_unit(units.get("T")) in TIME_IN_S:
-                interval = float(s) * TIME_IN_S[normalise_unit(units["T"])]
-        names = [ch.get("label", "") for ch in dict(node.attrs).get("omero", {}).get("channels", [])]
+            time_unit = normalise_unit(units.get("T"))
+            if a == "T" and s and time_unit in TIME_IN_S:
+                interval = float(s) * TIME_IN_S[time_unit]
+        names = [str(ch.get("label", "")) for ch in attrs.get("omero", {}).get("channels", [])]
     else:
         array = node
         axes = default_axes(array.ndim)
@@ -113,14 +120,14 @@ def write_zarr(
     def write(folder: Path) -> None:
         import zarr
 
-        v2 = {"zarr_format": 2} if int(zarr.__version__.split(".")[0]) >= 3 else {}
+        v2: dict[str, Any] = {"zarr_format": 2} if int(zarr.__version__.split(".")[0]) >= 3 else {}
         shape, chunk = data.shape, tuple(c[0] for c in data.chunks)
         if ome:
             group = zarr.open_group(str(folder), mode="w", **v2)
             group.attrs.update(
                 _ome_attrs(axes, pixel_size or {}, normalise_unit(unit), time_interval, channel_names or [], data.shape)
             )
-            target = zarr.open_array(
+            target: Any = zarr.open_array(
                 str(folder / "0"), mode="w", shape=shape, chunks=chunk, dtype=data.dtype, dimension_separator="/", **v2
             )
         else:
@@ -171,7 +178,7 @@ def _ome_attrs(axes, pixel_size, unit, time_interval, channel_names, shape) -> d
             entry["unit"] = "second"
         described.append(entry)
         scale.append(float(pixel_size.get(a, 1.0)) if a in "ZYX" else float(time_interval or 1.0) if a == "T" else 1.0)
-    attrs = {
+    attrs: dict[str, Any] = {
         "multiscales": [
             {
                 "version": "0.4",
