@@ -82,7 +82,12 @@ def train_model(dims: int, preset: str, steps: int, device: str, path: Path) -> 
     data = TrainingData.from_arrays([image], axes, dims=dims, patch_size=config.patch_size, val_fraction=0.0)
     trainer = Trainer(data, config, axes=axes, device=device)
     trainer.train(max_steps=steps)
-    trainer.to_model(diagnose=False).save(path)
+    model = trainer.to_model(diagnose=False)
+    try:
+        model.with_onnx()  # for the onnx engine's cases
+    except Exception as e:  # noqa: BLE001 - the torch cases still run; the onnx ones report why not
+        print(f"  no ONNX network ({type(e).__name__}: {e}); the onnx cases will fail")
+    model.save(path)
 
 
 # -- the tile plan (the predictor's own functions) ---------------------------------------------
@@ -110,33 +115,46 @@ def tile_plan(spatial, tile_size, base_width: int, dims: int):
 
 # -- the child: one case in a fresh process ----------------------------------------------------
 def child(spec: dict) -> dict:
+    """One case: torch (``load_model``) or ONNX Runtime (``load_onnx_model``: torch not imported)."""
     import numpy as np
-    import torch
 
-    from napari_noise2same.engine import load_model
+    from napari_noise2same.engine import PredictOptions
 
-    if spec.get("threads"):
-        torch.set_num_threads(int(spec["threads"]))
-    model = load_model(spec["model_path"], device=spec["device"])
+    onnx = spec.get("engine") == "onnx"
+    if onnx:
+        from napari_noise2same.engine.onnx_model import load_onnx_model
+
+        model = load_onnx_model(spec["model_path"])
+    else:
+        import torch
+
+        from napari_noise2same.engine import load_model
+
+        if spec.get("threads"):
+            torch.set_num_threads(int(spec["threads"]))
+        model = load_model(spec["model_path"], device=spec["device"])
     image = synthetic_input(tuple(spec["shape"]))
+    tile = spec["tile_size"]
+    options = PredictOptions(
+        tile_size=tuple(tile) if isinstance(tile, list) else tile, tta=spec["tta"], engine="onnx" if onnx else "torch"
+    )
     warmup = np.random.default_rng(0).normal(size=(64, 64) if model.dims == 2 else (8, 64, 64)).astype(np.float32)
-    model.predict(warmup, "YX" if model.dims == 2 else "ZYX")  # torch and oneDNN start-up, not timed
-    cuda = spec["device"].startswith("cuda")
+    model.predict(warmup, "YX" if model.dims == 2 else "ZYX", options)  # start-up, not timed
+    cuda = spec["device"].startswith("cuda") and not onnx
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     rss_before = rss_mib()
-    tile = spec["tile_size"]
     times = []
     for _ in range(spec["repeats"]):
         t0 = time.perf_counter()
-        out = model.predict(
-            image, spec["axes"], tile_size=tuple(tile) if isinstance(tile, list) else tile, tta=spec["tta"]
-        )
+        out = model.predict(image, spec["axes"], options)
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         assert out.shape == image.shape and np.isfinite(out).all()
-        del out
+    if spec.get("save_output"):
+        np.save(spec["save_output"], out)
+    del out
     warm = statistics.median(times[1:]) if len(times) > 1 else None
     megapixels = image.size / 1e6
     return {
@@ -148,7 +166,7 @@ def child(spec: dict) -> dict:
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "peak_cuda_mib": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
         "input_mib": round(image.nbytes / 2**20, 1),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": None if onnx else torch.get_num_threads(),
     }
 
 
@@ -179,19 +197,21 @@ def build_cases(args, base_width: dict) -> list[dict]:
                 continue
             seen.add(plan)
             for tta in ttas:
-                cases.append(
-                    {
-                        "label": label,
-                        "model": model,
-                        "axes": axes,
-                        "shape": list(shape),
-                        "tile": tile,
-                        "tile_size": tile_size,
-                        "tiles": list(plan[0]),
-                        "n_tiles": plan[1],
-                        "tta": tta,
-                    }
-                )
+                for engine in args.engines:
+                    cases.append(
+                        {
+                            "label": label,
+                            "model": model,
+                            "axes": axes,
+                            "shape": list(shape),
+                            "tile": tile,
+                            "tile_size": tile_size,
+                            "tiles": list(plan[0]),
+                            "n_tiles": plan[1],
+                            "tta": tta,
+                            "engine": engine,
+                        }
+                    )
     return cases
 
 
@@ -261,6 +281,14 @@ def main() -> int:
         default="default",
         help="OMP_WAIT_POLICY of the case processes (default: inherited)",
     )
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        choices=("torch", "onnx"),
+        default=["torch"],
+        help="torch and/or onnx (ONNX Runtime, CPU; needs the onnx extra): each case once per engine, and the "
+        "largest difference between their outputs",
+    )
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -299,14 +327,16 @@ def main() -> int:
         print(f"\n{len(cases)} case(s), each in a fresh process\n")
         rates: dict[str, float] = {}  # processed pixels per second, per model, from the last case run
         rows = []
-        for case in cases:
+        outputs: dict[tuple, dict[str, Path]] = {}  # case without engine -> engine -> saved output
+        for n, case in enumerate(cases):
             work = processed_pixels(case)
-            estimate = work / rates[case["model"]] if case["model"] in rates else None
+            rate_key = (case["model"], case["engine"])
+            estimate = work / rates[rate_key] if rate_key in rates else None
             repeats = 1 if estimate is not None and estimate > SLOW_CASE_SECONDS else args.repeats
             name = (
                 f"{case['label']} {'x'.join(map(str, case['shape']))}, {case['tile']}"
                 f" ({case['n_tiles']} tile(s) of {'x'.join(map(str, case['tiles']))}),"
-                f" TTA {'on' if case['tta'] else 'off'}"
+                f" TTA {'on' if case['tta'] else 'off'}, {case['engine']}"
             )
             if estimate is not None and estimate > args.max_estimate:
                 print(f"skip {name}: expected ~{estimate:.0f} s > --max-estimate {args.max_estimate:g}", flush=True)
@@ -318,41 +348,59 @@ def main() -> int:
                 + " ...",
                 flush=True,
             )
+            same = tuple(sorted((k, str(v)) for k, v in case.items() if k != "engine"))
+            saved = Path(tmp) / f"out{n}.npy" if len(args.engines) > 1 else None
             r = run_child(
                 script,
                 {
                     **case,
                     "model_path": str(paths[case["model"]]),
-                    "device": device,
+                    "device": "cpu" if case["engine"] == "onnx" else device,
                     "repeats": repeats,
                     "threads": args.threads,
+                    "save_output": str(saved) if saved else None,
                 },
                 env=child_env(args.omp_wait_policy),
             )
+            if saved is not None and saved.is_file():
+                outputs.setdefault(same, {})[case["engine"]] = saved
+                if len(outputs[same]) == 2:  # both engines done: how far apart, on the input's scale
+                    import numpy as np
+
+                    a, b = (np.load(p) for p in outputs[same].values())
+                    scale = float(synthetic_input(tuple(case["shape"])).std())
+                    r["max_diff_vs_other_engine"] = float(np.abs(a - b).max()) / scale
+                    for p in outputs[same].values():
+                        p.unlink()
             r.setdefault("label", case["label"])
             r["estimate_s"] = estimate
             rows.append({**case, **r})
             if "error" in r:
                 print(f"  failed: {r['error']}")
                 continue
-            rates[case["model"]] = work / (r["warm_s"] or r["first_s"])
+            rates[rate_key] = work / (r["warm_s"] or r["first_s"])
             print(
                 f"  first {r['first_s']:.2f} s"
                 + (f", warm {r['warm_s']:.2f} s" if r["warm_s"] else "")
-                + f", {r['megapixels_per_s']:.2f} Mpx/s, peak RSS {r['peak_rss_mib']:.0f} MiB",
+                + f", {r['megapixels_per_s']:.2f} Mpx/s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+                + (
+                    f", max |difference| to the other engine {r['max_diff_vs_other_engine']:.1e} of the input's std"
+                    if "max_diff_vs_other_engine" in r
+                    else ""
+                ),
                 flush=True,
             )
         payload["cases"] = rows
 
     print(
-        f"\n{'case':<26} {'shape':>12} {'tiling':>22} {'TTA':>3} {'expected s':>10} {'first s':>8} {'warm s':>7} "
-        f"{'Mpx/s':>7} {'RSS before':>10} {'peak RSS':>8} {'peak CUDA':>9}"
+        f"\n{'case':<26} {'shape':>12} {'tiling':>22} {'TTA':>3} {'engine':>6} {'expected s':>10} {'first s':>8} "
+        f"{'warm s':>7} {'Mpx/s':>7} {'RSS before':>10} {'peak RSS':>8} {'peak CUDA':>9}"
     )
     for r in rows:
         tiling = f"{r['tile']}: {r['n_tiles']} x {'x'.join(map(str, r['tiles']))}"
         head = (
             f"{r['label']:<26} {'x'.join(map(str, r['shape'])):>12} {tiling:>22} {'on' if r['tta'] else 'off':>3} "
-            f"{fmt(r.get('estimate_s'), '10.1f'):>10}"
+            f"{r['engine']:>6} {fmt(r.get('estimate_s'), '10.1f'):>10}"
         )
         if "skipped" in r or "error" in r:
             print(f"{head} {r.get('skipped') or 'failed: ' + r['error']}")

@@ -44,6 +44,18 @@ def psnr(clean: np.ndarray, image: np.ndarray, data_range: float = 255.0) -> flo
     return 20 * np.log10(data_range) - 10 * np.log10(mse)
 
 
+def microscopy_psnr(clean: np.ndarray, image: np.ndarray) -> float:
+    """The CARE protocol (docs/benchmarks.md): the clean image normalised by its 0.1 and 99.9
+    percentiles, the prediction mapped onto it by least squares (a x + b), PSNR with range 1."""
+    c = clean.astype(np.float64)
+    lo, hi = np.percentile(c, [0.1, 99.9])
+    c = (c - lo) / (hi - lo)
+    x = image.astype(np.float64).ravel()
+    a, b = np.polyfit(x, c.ravel(), 1)
+    mse = float(np.mean((a * x + b - c.ravel()) ** 2))
+    return -10 * np.log10(mse)
+
+
 def ssim(clean: np.ndarray, image: np.ndarray, data_range: float = 255.0) -> float:
     from skimage.metrics import structural_similarity
 
@@ -104,7 +116,12 @@ class Dataset:
     axes: str
     dims: int
     test: list  # noisy test images
-    clean: list  # their clean versions (same units, PSNR peak 255)
+    clean: list  # their clean versions (same units)
+    #: "microscopy" (the CARE protocol, microscopy_psnr) or "plain" (peak 255, natural images)
+    metric: str = "plain"
+
+    def score(self, clean: np.ndarray, image: np.ndarray) -> float:
+        return microscopy_psnr(clean, image) if self.metric == "microscopy" else psnr(clean, image)
 
 
 DATASETS = ("fmd", "set12", "fmd-photons4", "set12-sigma50", "fmd-correlated", "volume")
@@ -114,16 +131,22 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
     """One of ``DATASETS``, or None (with the reason printed) when its files are absent."""
     if key == "fmd":
         pair = fmd_pair()
-        return None if pair is None else Dataset("FMD confocal FISH", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+        if pair is None:
+            return None
+        return Dataset("FMD confocal FISH", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
     if key == "fmd-photons4":
         pair = poisson_fmd(VERY_NOISY_PHOTONS, seed)
         return (
-            None if pair is None else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+            None
+            if pair is None
+            else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
         )
     if key == "fmd-correlated":
         pair = correlated_fmd(seed=seed)
         return (
-            None if pair is None else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]])
+            None
+            if pair is None
+            else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
         )
     if key in ("set12", "set12-sigma50"):
         sigma = 25.0 if key == "set12" else 50.0
@@ -134,5 +157,5 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         return Dataset(f"Set12 sigma {sigma:g}", crops(noisy), "YX", 2, noisy, [c for _, _, c in images])
     if key == "volume":
         noisy, clean = synthetic_volume(seed=seed)
-        return Dataset("synthetic 3D volume", [noisy], "ZYX", 3, [noisy], [clean])
+        return Dataset("synthetic 3D volume", [noisy], "ZYX", 3, [noisy], [clean], "microscopy")
     raise ValueError(f"unknown dataset {key!r}; one of {', '.join(DATASETS)}")

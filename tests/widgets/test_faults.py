@@ -47,17 +47,15 @@ def test_out_of_memory_names_the_fix_and_training_can_be_retried(widget, qtbot, 
 
 def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypatch):
     viewer, w, layer, messages = widget
-    import sys
+    from napari_noise2same.engine.torch_runner import TorchRunner
 
-    predict_module = sys.modules["napari_noise2same.engine.predict"]
-
-    slow_run = predict_module._run
+    slow_run = TorchRunner.__call__
 
     def slow(*args, **kwargs):
         time.sleep(0.2)
         return slow_run(*args, **kwargs)
 
-    monkeypatch.setattr(predict_module, "_run", slow)
+    monkeypatch.setattr(TorchRunner, "__call__", slow)
     monkeypatch.setattr(train_module, "denoise_layer_worker", _tiled(train_module.denoise_layer_worker))
     w.max_steps.value = 2
     w.train_button.clicked.emit()

@@ -27,6 +27,8 @@ def test_model_file_round_trip_denoises_selected_layers(predict_widget, qtbot, t
     widget.layers.value = [a, b]
     widget.denoise_button.clicked.emit()
     qtbot.waitUntil(lambda: "b_denoised" in viewer.layers, timeout=20_000)
+    qtbot.waitUntil(lambda: widget.status.value == "Done.", timeout=5000)
+    assert not widget.progress.native.isHidden() and widget.progress.value == widget.progress.max  # 100 %, not 0 %
     expected = model.predict(a.data, "YX")
     np.testing.assert_allclose(viewer.layers["a_denoised"].data, expected, atol=1e-5)
     np.testing.assert_allclose(viewer.layers["a_denoised"].scale, (2, 2))

@@ -43,6 +43,7 @@ def test_train_adds_a_better_denoised_layer(train_widget, qtbot):
     assert "D(f)" in widget.result.value
     assert "cells_preview" not in viewer.layers
     assert any(name.startswith("cells") for name in SESSION.names())
+    assert not widget.progress.native.isHidden() and widget.progress.value == widget.progress.max  # 100 %, not 0 %
 
 
 def test_stop_within_a_second_then_continue(train_widget, qtbot):
@@ -160,6 +161,8 @@ def test_the_widget_shows_autos_choices_and_a_typed_batch_wins(make_napari_viewe
     viewer.add_image(noisy_pair[0], name="cells")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
     assert widget.preset.value == "auto" and widget.batch_auto.value and widget.stop_when_done.value
+    # torch loads in the background; then the devices and auto's choice appear
+    qtbot.waitUntil(lambda: "cpu" in widget.device.choices, timeout=60_000)
     assert "auto: 'tiny' network, batch 16 of 64×64 patches" in widget.auto_choice.value  # on the CPU
     assert widget.batch_size.value == 16  # the form shows auto's batch
     widget.batch_size.value = 6  # typed: auto is off for the batch, and the 6 is used

@@ -11,7 +11,7 @@ from .train import run_training
 
 
 def add_parser(sub) -> None:
-    from ..engine.unet import PRESETS
+    from ..engine.geometry import PRESETS
 
     d = sub.add_parser(
         "demo",

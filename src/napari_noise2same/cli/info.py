@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..engine import read_metadata
+    from ..engine.onnx_model import has_onnx
     from ..engine.schedule import describe
 
     meta = read_metadata(args.model)
@@ -35,6 +36,7 @@ def run(args) -> int:
     checkpoint = " (a checkpoint written during training: continue with --resume)" if s.get("checkpoint") else ""
     schedule = describe(t.get("lr_schedule", "step"), t.get("lr_halve_every", 5000))
     per_frame = meta.get("normalization", {}).get("per") == "frame"
+    onnx = has_onnx(args.model)
     losses = (
         f"total {number(s.get('final_loss'))}, reconstruction {number(s.get('final_reconstruction'))}, "
         f"invariance {number(s.get('final_invariance'))}, validation {number(s.get('final_val_loss'))}"
@@ -55,6 +57,7 @@ def run(args) -> int:
             f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({schedule})"
         ),
         f"normalised  {'each frame by its own mean and std' if per_frame else 'by the whole image'}",
+        f"ONNX        {'the network is in the file too (noise2same predict --engine onnx)' if onnx else 'no'}",
         f"losses      {losses}",
         (
             f"D(f)        {number(s.get('invariance_D'))} "

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
-from ..engine.predict_options import PredictOptions
+from ..engine.predict_options import ENGINES, PredictOptions
 from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, device, output_folder
 
@@ -49,6 +49,13 @@ def add_parser(sub) -> None:
     q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
     q.add_argument("--device", default="auto", help=DEVICE_HELP)
     q.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="torch, onnx (ONNX Runtime on the CPU; needs the onnx extra) or auto (default: ONNX Runtime on a "
+        "machine without a GPU when it is installed and the model carries its ONNX network)",
+    )
+    q.add_argument(
         "--chunk-size", type=int, help="chunk side for zarr outputs (default 2048 px in 2D, 64 x 512 x 512 in 3D)"
     )
     q.add_argument(
@@ -63,10 +70,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..engine import load_model
     from ..io import find_inputs
 
-    model = load_model(args.model, device=device(args.device))
+    model = _load(args)
     paths = find_inputs(args.inputs)
     out = Path(args.output)
     if is_zarr_name(out):
@@ -108,8 +114,36 @@ def _predict_one(model, path: Path, target: Path, args) -> None:
         denoise_to_tiff(model, image, target, _options(args))
 
 
+def _load(args):
+    """The model for the engine that will run it: ONNX Runtime without torch where it can, else
+    the PyTorch model on ``--device``."""
+    from ..engine.model_file import read_metadata
+    from ..engine.onnx_model import has_onnx, load_onnx_model
+    from ..engine.predict_options import choose_engine
+
+    cpu = args.device == "cpu" or (args.device == "auto" and not gpu_possible())
+    dims = read_metadata(args.model).get("unet", {}).get("dims", 2)
+    if choose_engine(PredictOptions(engine=args.engine), has_onnx(args.model), cpu, dims) == "onnx":
+        if args.device not in ("auto", "cpu"):
+            raise Noise2SameError("ONNX Runtime runs on the CPU here; use --device cpu, or --engine torch for a GPU")
+        return load_onnx_model(args.model)
+    from ..engine import load_model
+
+    return load_model(args.model, device=device(args.device))
+
+
+def gpu_possible() -> bool:
+    """Whether PyTorch might find a GPU here, told without importing torch: an NVIDIA device node,
+    or an Apple silicon Mac (MPS)."""
+    import platform
+
+    if platform.system() == "Darwin" and platform.machine() == "arm64":
+        return True
+    return any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/nvidiactl", "/proc/driver/nvidia"))
+
+
 def _options(args) -> PredictOptions:
-    return PredictOptions(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta)
+    return PredictOptions(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta, engine=args.engine)
 
 
 def _predict_chunked(model, f, axes: str, target: Path, args) -> None:

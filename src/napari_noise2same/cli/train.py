@@ -26,12 +26,9 @@ CONFIG_OPTIONS = (
 
 
 def add_parser(sub) -> None:
-    from ..engine.auto import CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH
-    from ..engine.config import TrainConfig
-    from ..engine.loss import METHODS
-    from ..engine.masking import REPLACEMENTS
+    from ..engine.config import CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, METHODS, REPLACEMENTS, TrainConfig
+    from ..engine.geometry import PRESETS
     from ..engine.schedule import SCHEDULES, describe
-    from ..engine.unet import PRESETS
 
     d = TrainConfig()  # the defaults
 
@@ -102,14 +99,20 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--val-fraction", type=float, help=f"fraction held out for validation (default {d.val_fraction:g})")
     t.add_argument("--device", default="auto", help=DEVICE_HELP)
+    t.add_argument(
+        "--onnx",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="save the network as ONNX in the model file too, for ONNX Runtime (default: when the onnx extra "
+        "is installed)",
+    )
     t.add_argument("--seed", type=int)
     t.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..engine import Trainer, TrainingData, load_model
-    from ..engine.auto import DEFAULT_BUDGET, Budget
-    from ..engine.config import check_budget
+    from ..engine.config import DEFAULT_BUDGET, Budget, check_budget
     from ..engine.trainer import Checkpoint
 
     if args.max_seconds is None and args.steps is None:
@@ -150,6 +153,8 @@ def run(args) -> int:
     run_training(trainer, args.steps, args.max_seconds, checkpoint)
     model = trainer.to_model()
     model.set_pixel_size(files[0].pixel_size, files[0].unit)
+    if args.onnx is not False:
+        _attach_onnx(model, required=args.onnx is True)
     model.save(args.output)
     s = model.summary
     total = f" ({s['total_steps']} in all)" if start else ""
@@ -159,6 +164,22 @@ def run(args) -> int:
         f"J-invariance D(f) {s.get('invariance_D', float('nan')):.4f}"
     )
     return 0
+
+
+def _attach_onnx(model, required: bool) -> bool:
+    """The network as ONNX in the model file, for ONNX Runtime (--engine onnx): where the onnx
+    extra is installed (or required with --onnx)."""
+    import time
+
+    from ..engine.onnx_runner import exporter_available
+
+    if not exporter_available() and not required:
+        return False
+    t0 = time.perf_counter()
+    print("exporting the network to ONNX for ONNX Runtime…", file=sys.stderr)
+    model.with_onnx()
+    print(f"exported in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return True
 
 
 def _config(args, start):

@@ -6,29 +6,15 @@ why, is returned as a record that the trainer keeps in the model's summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 
-from .config import AUTO, TrainConfig
+from .config import AUTO, CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, Budget, TrainConfig
+from .geometry import PRESETS
 from .memory import SHARE, check_fits, free_bytes, largest_batch
-from .unet import PRESETS
 
-#: the paper's batch on a GPU; on the CPU a smaller one trains more steps per minute
-GPU_BATCH = {2: 64, 3: 4}
-CPU_BATCH = {2: 16, 3: 2}
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What a run may spend: steps, seconds, or both (whichever ends first)."""
-
-    steps: int | None = None
-    seconds: float | None = None
-
-
-#: what auto assumes when it is not told the budget (the command line's default)
-DEFAULT_BUDGET = Budget(seconds=300.0)
+__all__ = ["CPU_BATCH", "DEFAULT_BUDGET", "GPU_BATCH", "Budget", "choose", "choose_network", "default_batch"]
 
 
 #: below this budget a GPU trains the lighter ``fast`` network rather than the paper's

@@ -20,9 +20,9 @@ import numpy as np
 from ..errors import ImageError
 from .arrays import checked_stats
 from .axes import Layout
+from .geometry import HALO, SIZE_MULTIPLE
 from .predict import model_layout, predict
 from .predict_options import PredictOptions
-from .unet import HALO, SIZE_MULTIPLE
 
 #: default chunk sides over the spatial axes (Z for 3D models first)
 CHUNK_2D, CHUNK_3D = 2048, (64, 512, 512)

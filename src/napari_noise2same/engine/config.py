@@ -13,12 +13,28 @@ from dataclasses import asdict, dataclass, fields
 
 from ..errors import ConfigError
 from ..text import number
-from .loss import METHODS
-from .masking import REPLACEMENTS
+from .geometry import PRESETS
 from .schedule import SCHEDULES
-from .unet import PRESETS
 
 AUTO = "auto"
+#: the losses (engine/loss.py) and the replacements of J (engine/masking.py)
+METHODS = ("noise2same", "blindspot")
+REPLACEMENTS = ("gaussian", "donut")
+#: the paper's batch on a GPU; on the CPU a smaller one trains more steps per minute
+GPU_BATCH = {2: 64, 3: 4}
+CPU_BATCH = {2: 16, 3: 2}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a run may spend: steps, seconds, or both (whichever ends first)."""
+
+    steps: int | None = None
+    seconds: float | None = None
+
+
+#: what auto assumes when it is not told the budget (the command line's default)
+DEFAULT_BUDGET = Budget(seconds=300.0)
 #: the largest values accepted: beyond them a setting is a typing mistake, not a choice
 MAX_PATCH, MAX_BATCH, MAX_LAMBDA, MAX_SECONDS = 1024, 4096, 100.0, 30 * 24 * 3600
 

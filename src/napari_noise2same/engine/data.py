@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ImageError
 from .arrays import frame_stats, read_normalised, sample_shape, spatial_shape
 from .axes import Layout, make_layout, to_canonical
-from .unet import SIZE_MULTIPLE
+from .geometry import SIZE_MULTIPLE
 
 MIN_VAL_ROWS = 32  # a held-out strip is at least this many rows
 MIN_SIZE = 8  # smallest spatial size the network takes (two 2x downsamplings, then a 3x3 conv)

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-REPLACEMENTS = ("gaussian", "donut")
+from .config import REPLACEMENTS
 
 
 def box_side(mask_percent: float, ndim: int) -> float:

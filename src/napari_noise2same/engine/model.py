@@ -28,6 +28,8 @@ class Noise2SameModel:
     summary: dict = field(default_factory=dict)  # steps, losses, D(f), time, date, data shapes
     #: a checkpoint's optimiser state ({"optimizer": torch state dict}), to continue training exactly
     training_state: dict | None = field(default=None, repr=False)
+    #: the network as ONNX (engine/onnx_export.py), for ONNX Runtime; saved with the model when set
+    onnx: bytes | None = field(default=None, repr=False)
 
     @property
     def unet_config(self) -> UNetConfig:
@@ -38,6 +40,10 @@ class Noise2SameModel:
         """Whether each frame is standardised by its own statistics (every model since 0.2; older
         ones used the whole image's)."""
         return self.normalization.get("per") == "frame"
+
+    @property
+    def base_width(self) -> int:
+        return self.unet_config.base_width
 
     @property
     def dims(self) -> int:
@@ -61,6 +67,29 @@ class Noise2SameModel:
 
         return predict(self, image, axes, options, **hooks)
 
+    def runner(self, options: PredictOptions):
+        """What runs the network for the predictor: PyTorch on ``options.device`` (or where the
+        network is), or ONNX Runtime on the CPU (``options.engine``; the ONNX network is exported
+        now where the model has none)."""
+        from .devices import resolve_device
+        from .predict_options import choose_engine
+
+        device = resolve_device(options.device) if options.device is not None else next(self.net.parameters()).device
+        engine = choose_engine(options, self.onnx is not None, device.type == "cpu", self.dims)
+        if engine == "onnx":
+            from .onnx_runner import OnnxRunner, check_graph, require
+
+            require()
+            if self.onnx is None:
+                self.with_onnx()
+            else:
+                check_graph(self.onnx, self.dims, self.channels)
+            assert self.onnx is not None
+            return OnnxRunner(self.onnx)
+        from .torch_runner import TorchRunner
+
+        return TorchRunner(self.net, device, self.dims)
+
     def metadata(self) -> dict:
         """Everything but the weights, as stored in the model file's JSON."""
         return {
@@ -71,27 +100,58 @@ class Noise2SameModel:
             "summary": self.summary,
         }
 
+    def with_onnx(self) -> Noise2SameModel:
+        """Attach the network as ONNX (``pip install 'napari-noise2same[onnx]'``), so that saved
+        files can be run by ONNX Runtime; returns the model."""
+        from .onnx_export import export_onnx
+
+        self.onnx = export_onnx(self.net)
+        return self
+
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model (and a checkpoint's optimiser state) to ``path`` atomically."""
+        """Write the model (with its ONNX network and a checkpoint's optimiser state, where it has
+        them) to ``path`` atomically."""
+        state = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
         optimizer = self.training_state["optimizer"] if self.training_state else None
-        return model_file.write(path, self.metadata(), self.net.state_dict(), optimizer)
+        if optimizer is not None:
+            optimizer = {
+                "state": {
+                    i: {k: torch.as_tensor(v).detach().cpu().numpy() for k, v in entries.items()}
+                    for i, entries in optimizer["state"].items()
+                },
+                "param_groups": optimizer["param_groups"],
+            }
+        return model_file.write(path, model_file.Contents(self.metadata(), state, optimizer, self.onnx))
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> Noise2SameModel:
         """Read a model file; nothing in it is executed or unpickled."""
-        meta, state, optimizer = model_file.read(path)
+        contents = model_file.read(path, onnx=True)
+        meta = contents.meta
         try:
             net = UNet(UNetConfig(**meta["unet"]))
-            net.load_state_dict(state, strict=True)
+            net.load_state_dict({k: torch.from_numpy(v) for k, v in contents.state.items()}, strict=True)
             config = TrainConfig.from_dict(meta.get("train_config", {}))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:  # well-formed file, content not ours
             raise ModelFileError(
                 f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=Path(path)
             ) from None
         net.to(device).eval()
-        training_state = {"optimizer": optimizer} if optimizer is not None else None
+        training_state = None
+        if contents.optimizer is not None:
+            state = {
+                i: {k: torch.from_numpy(np.array(v)) for k, v in entries.items()}
+                for i, entries in contents.optimizer["state"].items()
+            }
+            training_state = {"optimizer": {"state": state, "param_groups": contents.optimizer["param_groups"]}}
         return cls(
-            net, meta.get("axes", "YX"), config, meta.get("normalization", {}), meta.get("summary", {}), training_state
+            net,
+            meta.get("axes", "YX"),
+            config,
+            meta.get("normalization", {}),
+            meta.get("summary", {}),
+            training_state,
+            contents.onnx,
         )
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+import numpy as np
 from safetensors import SafetensorError
-from safetensors.torch import load as load_safetensors
-from safetensors.torch import save as save_safetensors
+from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import save as save_safetensors
 
 from .. import __version__
 from ..atomic import atomic_write
@@ -30,49 +31,62 @@ FORMAT = "napari-noise2same model"
 FORMAT_VERSION = 1
 SUFFIX = ".n2s"
 NOT_A_MODEL = "{} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same"
-_META, _WEIGHTS, _OPTIMIZER = "model.json", "weights.safetensors", "optimizer.safetensors"
+_META, _WEIGHTS, _OPTIMIZER, _ONNX = "model.json", "weights.safetensors", "optimizer.safetensors", "network.onnx"
+ONNX_MEMBER = _ONNX
 
 
-def write(path: str | os.PathLike, meta: dict, state: dict[str, torch.Tensor], optimizer: dict | None = None) -> Path:
-    """Write a model file atomically: ``meta`` (JSON-able, without the format fields, which are
-    added here), the network's ``state`` dict and, for a checkpoint, a torch optimiser state."""
+@dataclass
+class Contents:
+    """What a model file holds, as data: JSON, arrays, bytes."""
+
+    meta: dict
+    state: dict[str, np.ndarray]  # the network's state dict
+    optimizer: dict | None = None  # a checkpoint's optimiser state ({"state": ..., "param_groups": ...})
+    onnx: bytes | None = None  # the network as an ONNX graph (engine/onnx_export.py), where saved
+
+
+def write(path: str | os.PathLike, contents: Contents) -> Path:
+    """Write a model file atomically (the format fields are added to ``contents.meta`` here)."""
     path = Path(path)
     header = json.dumps(
-        {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__, **meta}, indent=2
+        {"format": FORMAT, "format_version": FORMAT_VERSION, "package_version": __version__, **contents.meta}, indent=2
     )
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    weights = save_safetensors(tensors, metadata={"format": FORMAT})
-    extra = _optimizer_bytes(optimizer) if optimizer is not None else None
-    atomic_write(path, lambda f: _write_zip(f, header, weights, extra))
+    weights = save_safetensors(
+        {k: np.ascontiguousarray(v) for k, v in contents.state.items()}, metadata={"format": FORMAT}
+    )
+    members = {_META: header.encode("utf-8"), _WEIGHTS: weights}
+    if contents.optimizer is not None:
+        members[_OPTIMIZER] = _optimizer_bytes(contents.optimizer)
+    if contents.onnx is not None:
+        members[_ONNX] = contents.onnx
+    atomic_write(path, lambda f: _write_zip(f, members))
     return path
 
 
-def _write_zip(f, meta: str, weights: bytes, optimizer: bytes | None) -> None:
+def _write_zip(f, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr(_META, meta)
-        z.writestr(_WEIGHTS, weights)
-        if optimizer is not None:
-            z.writestr(_OPTIMIZER, optimizer)
+        for name, blob in members.items():
+            z.writestr(name, blob)
 
 
 def _optimizer_bytes(state: dict) -> bytes:
-    """A torch optimiser state dict as safetensors: the per-parameter tensors by name, the
+    """An optimiser state dict (arrays) as safetensors: the per-parameter arrays by name, the
     settings (param_groups) as JSON in the metadata."""
-    tensors = {
-        f"{index}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
+    arrays = {
+        f"{index}.{key}": np.ascontiguousarray(np.asarray(value))
         for index, entries in state["state"].items()
         for key, value in entries.items()
     }
-    return save_safetensors(tensors, metadata={"param_groups": json.dumps(state["param_groups"])})
+    return save_safetensors(arrays, metadata={"param_groups": json.dumps(state["param_groups"])})
 
 
 def _optimizer_state(blob: bytes) -> dict:
-    tensors = load_safetensors(blob)
+    arrays = load_safetensors(blob)
     # the metadata sits in the file's JSON header: 8 bytes of length (little-endian), then the header
     header_len = int.from_bytes(blob[:8], "little")
     groups = json.loads(json.loads(blob[8 : 8 + header_len])["__metadata__"]["param_groups"])
     state: dict = {}
-    for name, value in tensors.items():
+    for name, value in arrays.items():
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     return {"state": state, "param_groups": groups}
@@ -80,23 +94,16 @@ def _optimizer_state(blob: bytes) -> dict:
 
 def read_metadata(path: str | os.PathLike) -> dict:
     """The JSON part of a model file, checked for format and version (no weights are read)."""
-    meta, _ = _read(path, weights=False)
-    return meta
+    return _read(path, weights=False).meta
 
 
-def read(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor], dict | None]:
-    """``(meta, state, optimizer)`` of a model file: its JSON, the network's state dict and a
-    checkpoint's optimiser state (None for a finished model).  Nothing is unpickled."""
-    meta, (weights, optimizer) = _read(path, weights=True)
-    try:
-        return meta, load_safetensors(weights), (_optimizer_state(optimizer) if optimizer is not None else None)
-    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-        raise ModelFileError(
-            f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=Path(path)
-        ) from None
+def read(path: str | os.PathLike, weights: bool = True, onnx: bool = False) -> Contents:
+    """A model file's contents: its JSON, the network's state dict (``weights``), a checkpoint's
+    optimiser state, and (``onnx``) its ONNX graph where it has one.  Nothing is unpickled."""
+    return _read(path, weights, onnx)
 
 
-def _read(path, weights: bool):
+def _read(path, weights: bool, onnx: bool = False) -> Contents:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist; check the path", path=path)
@@ -104,19 +111,15 @@ def _read(path, weights: bool):
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
             if _META not in names or _WEIGHTS not in names:
-                raise ModelFileError(
-                    f"{path} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same", path=path
-                )
+                raise ModelFileError(NOT_A_MODEL.format(path), path=path)
             meta = json.loads(z.read(_META).decode("utf-8"))
-            blob = (z.read(_WEIGHTS), z.read(_OPTIMIZER) if _OPTIMIZER in names else None) if weights else None
+            blobs = {n: z.read(n) for n in names if (n in (_WEIGHTS, _OPTIMIZER) and weights) or (n == _ONNX and onnx)}
     except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, zipfile.LargeZipFile):
         raise ModelFileError(
             f"{path} is not a readable Noise2Same model (.n2s) file (damaged or another format)", path=path
         ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(
-            f"{path} is not a Noise2Same model (.n2s) file; choose one saved by napari-noise2same", path=path
-        )
+        raise ModelFileError(NOT_A_MODEL.format(path), path=path)
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
@@ -125,4 +128,11 @@ def _read(path, weights: bool):
             f"'pip install -U napari-noise2same'",
             path=path,
         )
-    return meta, blob
+    try:
+        state = load_safetensors(blobs[_WEIGHTS]) if _WEIGHTS in blobs else {}
+        optimizer = _optimizer_state(blobs[_OPTIMIZER]) if _OPTIMIZER in blobs else None
+    except (SafetensorError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ModelFileError(
+            f"{path} is damaged or was edited ({type(e).__name__}); retrain or re-export it", path=path
+        ) from None
+    return Contents(meta, state, optimizer, blobs.get(_ONNX))

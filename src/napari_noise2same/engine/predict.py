@@ -5,6 +5,9 @@ intensity scale.  Each frame (sample) is standardised by its own per-channel mea
 and std, as in training, and de-standardised afterwards (models from before
 0.2 were trained on whole-image statistics and are predicted with them).
 
+The network runs through the model's runner: PyTorch on any device, or ONNX Runtime on
+the CPU (engine/torch_runner.py, engine/onnx_runner.py); this module imports neither.
+
 The input may be a numpy array or a lazy one (dask, zarr, memory map): samples
 (time points, planes of a 2D model) are read one at a time, and within a sample
 the tiles are processed in slabs along the first spatial axis (Z for 3D models),
@@ -16,10 +19,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
-import torch
 
 from ..errors import ImageError
 from .arrays import (
@@ -32,20 +34,34 @@ from .arrays import (
     to_input_order,
 )
 from .axes import Layout, make_layout
-from .devices import resolve_device
 from .predict_options import PredictOptions
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
-from .unet import channels_last
 
-if TYPE_CHECKING:
-    from .model import Noise2SameModel
+
+class Predictable(Protocol):
+    """What the predictor needs of a model: a :class:`.model.Noise2SameModel`, or an
+    :class:`.onnx_model.OnnxModel` (ONNX Runtime, no torch)."""
+
+    @property
+    def dims(self) -> int: ...
+
+    @property
+    def channels(self) -> int: ...
+
+    @property
+    def per_frame(self) -> bool: ...
+
+    @property
+    def base_width(self) -> int: ...
+
+    def runner(self, options: PredictOptions) -> Callable[[np.ndarray, bool], np.ndarray]: ...
 
 
 Hook = Callable[[int, int], None]
 
 
 def predict(
-    model: Noise2SameModel,
+    model: Predictable,
     image,
     axes: str,
     options: PredictOptions | None = None,
@@ -68,7 +84,7 @@ def predict(
 
 
 def iter_denoised(
-    model: Noise2SameModel,
+    model: Predictable,
     image,
     axes: str,
     options: PredictOptions | None = None,
@@ -90,8 +106,7 @@ def iter_denoised(
     options = options or PredictOptions()
     tile_size, overlap, tta = options.tile_size, options.overlap, options.tta
     layout = model_layout(model, image, axes)
-    device = resolve_device(options.device) if options.device is not None else next(model.net.parameters()).device
-    net = model.net.to(device, memory_format=channels_last(model.dims)).eval()  # type: ignore[call-overload]
+    run = model.runner(options)
     samples = list(np.ndindex(*sample_shape(layout)))
     if stats is not None:
         per_sample = [stats] * len(samples)
@@ -101,7 +116,7 @@ def iter_denoised(
     else:
         per_sample = [channel_stats(image, layout)] * len(samples)
     spatial = spatial_shape(layout)
-    tiles = tile_shape(tile_size, spatial, model.unet_config.base_width, model.dims)
+    tiles = tile_shape(tile_size, spatial, model.base_width, model.dims)
     spans = zip(padded_shape(spatial), tiles, tile_overlap(overlap, tiles), strict=True)
     plan = [tile_starts(s, t, o) for s, t, o in spans]
     total, done = len(samples) * int(np.prod([len(p) for p in plan])), 0
@@ -120,7 +135,7 @@ def iter_denoised(
         def read(lo, hi, sample=sample, mean=mean, std=std):
             return read_normalised(image, layout, sample, (slice(lo, hi),), mean, std)
 
-        for lo, hi, block in _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
+        for lo, hi, block in _denoise_sample(run, read, spatial, tiles, plan, tta, tick):
             yield block_index(layout, sample, (slice(lo, hi),)), to_input_order(block * std + mean, layout)
 
 
@@ -135,7 +150,7 @@ def model_layout(model, image, axes: str) -> Layout:
 
 
 # -- the tile loop ---------------------------------------------------------------------------
-def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
+def _denoise_sample(run, read, spatial, tiles, plan, tta, tick):
     """Yield (lo, hi, block) slabs of one sample's output along its first spatial axis.
 
     ``read(lo, hi)`` gives normalised (C, hi - lo, *rest) rows of the sample.  Tiles are
@@ -158,7 +173,7 @@ def _denoise_sample(net, read, spatial, tiles, plan, device, tta, tick):
             starts = (z0, *rest)
             inner = tuple(slice(s, s + t) for s, t in zip(rest, tiles[1:], strict=False))
             w = blend_window(starts, tiles, plan, padded)
-            out = _run(net, slab[(slice(None), slice(None)) + inner], device, tta)
+            out = run(slab[(slice(None), slice(None)) + inner], tta)
             rows = slice(z0 - acc_lo, z1 - acc_lo)
             acc[(slice(None), rows) + inner] += out * w
             tick()
@@ -185,24 +200,6 @@ def _mirror(i: int, n: int) -> int:
     return i if i < n else 2 * n - 1 - i
 
 
-@torch.inference_mode()
-def _run(net, tile: np.ndarray, device, tta: bool) -> np.ndarray:
-    x = torch.from_numpy(np.ascontiguousarray(tile))[None].to(device)
-    x = x.contiguous(memory_format=channels_last(x.ndim - 2))
-    if not tta:
-        return net(x)[0].float().cpu().numpy()
-    acc = torch.zeros_like(x)
-    square = x.shape[-1] == x.shape[-2]
-    for k in range(4) if square else (0, 2):
-        for flip in (False, True):
-            t = torch.rot90(x, k, dims=(-2, -1))
-            t = t.flip(-1) if flip else t
-            y = net(t).float()
-            y = y.flip(-1) if flip else y
-            acc += torch.rot90(y, -k, dims=(-2, -1))
-    return (acc / (8 if square else 4))[0].cpu().numpy()
-
-
 def planes_in_order(layout: Layout) -> bool:
     """Whether :func:`iter_denoised` produces an image's YX planes in their storage order
     (C order over the other axes), so they can be written as they come."""
@@ -216,7 +213,7 @@ def planes_in_order(layout: Layout) -> bool:
 
 
 def iter_planes(
-    model: Noise2SameModel,
+    model: Predictable,
     image,
     axes: str,
     options: PredictOptions | None = None,

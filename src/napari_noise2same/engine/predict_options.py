@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class PredictOptions:
@@ -11,11 +13,35 @@ class PredictOptions:
 
     ``tile_size`` None: the whole sample when its activations fit in about 1.5 GB, else tiles
     (engine/tiling.py: 512 px in 2D, 64 x 256 x 256 in 3D); an int is the YX side (3D: Z too).
-    ``overlap`` None: tiling.DEFAULT_OVERLAP.  ``tta``: average the 8 rotations and flips of
-    the YX plane.  ``device`` None: where the model is ("cpu", "cuda", "cuda:1", "mps", "auto").
+    ``overlap`` None: tiling.OVERLAP.  ``tta``: average the 8 rotations and flips of the YX
+    plane.  ``device`` None: where the model is ("cpu", "cuda", "cuda:1", "mps", "auto").
+    ``engine``: "torch", "onnx" (ONNX Runtime on the CPU) or "auto" (ONNX Runtime where it is
+    installed, the model carries its ONNX network, the device is the CPU and the case is one
+    where it was measured faster: see :func:`choose_engine`).
     """
 
     tile_size: int | tuple[int, ...] | None = None
     overlap: int | tuple[int, ...] | None = None
     tta: bool = False
     device: str | None = None
+    engine: str = "auto"
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+
+
+ENGINES = ("auto", "torch", "onnx")
+
+
+def choose_engine(options: PredictOptions, has_onnx: bool, on_cpu: bool, dims: int) -> str:
+    """ "torch" or "onnx" for ``options.engine`` (docs/performance.md has the measurements)."""
+    if options.engine != "auto":
+        return options.engine
+    from .onnx_runner import available
+
+    return "onnx" if has_onnx and on_cpu and dims in ONNX_FASTER_DIMS and available() else "torch"
+
+
+#: where ONNX Runtime predicted faster than torch on the CPU (benchmarks/prediction_throughput.py)
+ONNX_FASTER_DIMS = (2,)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..errors import ImageError
-from .unet import HALO, SIZE_MULTIPLE
+from .geometry import HALO, SIZE_MULTIPLE
 
 #: activations budget (bytes) above which an image is predicted in tiles
 WHOLE_IMAGE_BYTES = 1.5 * 2**30

@@ -6,10 +6,11 @@ stride-2 downsamplings by 2x2 convolutions, transposed-convolution upsampling,
 skip connections by concatenation, and a BN-ReLU-1x1 head with no global
 residual.  Lighter presets keep the same topology with fewer channels.
 
-This file is also the network of every exported bioimage.io package (as
-``noise2same_unet.py``, the architecture of its ``pytorch_state_dict`` weights, and
-scripted as its TorchScript weights), so it imports nothing but torch and the
-standard library, and :class:`Noise2SameUNet` compiles with ``torch.jit.script``.
+This file, with ``geometry.py`` inlined in place of its import, is the network of every
+exported bioimage.io package (as ``noise2same_unet.py``, the architecture of its
+``pytorch_state_dict`` weights, and scripted as its TorchScript weights), so it imports
+nothing but torch, the standard library and ``geometry.py``, and :class:`Noise2SameUNet`
+compiles with ``torch.jit.script``.
 """
 
 from dataclasses import asdict, dataclass
@@ -17,18 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-#: base width (channels at full resolution) of each preset; widths double per level
-PRESETS: dict[str, int] = {"paper": 96, "fast": 32, "tiny": 16}
-DEFAULT_PRESET = "tiny"  # the lightest network: what tests and quick examples train
-
-#: spatial sizes fed to the network must be multiples of this (two downsamplings)
-SIZE_MULTIPLE = 4
-#: receptive-field radius: an output pixel depends on input pixels at most this far away along
-#: each axis (the largest over the four positions on the downsampling grid; tests measure it)
-RECEPTIVE_RADIUS = 22
-#: context kept on each side of a tile, a chunk or an exported package's tiles: the radius
-#: rounded up to the size multiple, so that halos keep tiles on the downsampling grid
-HALO = -(-RECEPTIVE_RADIUS // SIZE_MULTIPLE) * SIZE_MULTIPLE
+from .geometry import DEFAULT_PRESET, HALO, PRESETS, RECEPTIVE_RADIUS, SIZE_MULTIPLE  # noqa: F401  # (inlined on export)
 
 
 @dataclass(frozen=True)
@@ -140,9 +130,8 @@ class Noise2SameUNet(UNet):
         for d in self.spatial:
             n = h.size(d)
             sizes.append(n)
-            extra = (self.multiple - n % self.multiple) % self.multiple
-            if extra > 0:
-                h = torch.cat([h, h.narrow(d, n - extra, extra).flip([d])], dim=d)
+            extra = (self.multiple - n % self.multiple) % self.multiple  # 0 appends nothing
+            h = torch.cat([h, h.narrow(d, n - extra, extra).flip([d])], dim=d)
         h = self.unet(h)
         for i, d in enumerate(self.spatial):
             h = h.narrow(d, 0, sizes[i])

@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..engine.onnx_runner import exporter_available
 from ..errors import Noise2SameError
 from .description import describe
 from .documents import readme, write_cover
-from .network import HALO, NETWORK_FILE, PACKAGE_NETWORK_NAME, check_against_engine, run_network, write_weights
+from .network import HALO, PACKAGE_NETWORK_NAME, check_against_engine, network_source, run_network, write_weights
 from .samples import make_test_input, min_input_size
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def export_bioimageio(
     name: str | None = None,
     authors: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    onnx: bool | None = None,
 ) -> Path:
     """Write ``model`` (a :class:`Noise2SameModel` or a ``.n2s`` path) as a bioimage.io package ``output`` (.zip).
 
@@ -68,7 +70,8 @@ def export_bioimageio(
     spatial axes): its first time point/plane, centre-cropped to at most 256x256 (2D) or
     64^3 (3D); at least 49 px per spatial axis.  Without one, a built-in noisy example is
     used.  ``name`` defaults to the model file's stem, ``authors`` to a placeholder.
-    ``progress(message)`` is called before each step.  Returns ``output``.
+    ``progress(message)`` is called before each step.  ``onnx``: add ONNX weights (default:
+    where the onnx extra is installed).  Returns ``output``.
     Raises :class:`Noise2SameError` (one sentence with the fix) for a missing extra,
     an unwritable output or a sample that does not fit the model.
     """
@@ -88,8 +91,9 @@ def export_bioimageio(
 
     with tempfile.TemporaryDirectory(prefix="n2s-bioimageio-") as tmp:
         folder = Path(tmp)
-        say("writing weights (state dict and TorchScript)")
-        network = write_weights(model, folder)
+        onnx = exporter_available() if onnx is None else onnx
+        say("writing weights (state dict, TorchScript" + (", ONNX)" if onnx else ")"))
+        network = write_weights(model, folder, onnx)
         say("computing the test output")
         test_output = run_network(network, test_input)
         check_against_engine(model, test_input, test_output)
@@ -97,7 +101,7 @@ def export_bioimageio(
         np.save(folder / "test_output.npy", test_output)
         _write_tiff(folder / "sample_input.tif", test_input)
         _write_tiff(folder / "sample_output.tif", test_output)
-        shutil.copyfile(NETWORK_FILE, folder / PACKAGE_NETWORK_NAME)
+        (folder / PACKAGE_NETWORK_NAME).write_text(network_source())
         write_cover(folder / "cover.png", test_input, test_output)
         (folder / "README.md").write_text(readme(model, name, test_input.shape), encoding="utf-8")
         say("describing the package")

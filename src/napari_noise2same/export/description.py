@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .network import HALO, NETWORK_CALLABLE, PACKAGE_NETWORK_NAME, network_kwargs
+from ..engine.onnx_runner import OPSET
+from ..engine.schedule import describe as describe_schedule
+from .network import HALO, NETWORK_CALLABLE, ONNX_WEIGHTS, PACKAGE_NETWORK_NAME, network_kwargs
 from .samples import min_input_size
 
 CITATION = (
@@ -87,6 +89,14 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
             parent="pytorch_state_dict",
             comment="torch.jit.script of the state-dict network (scripted, so any input size works)",
         ),
+        onnx=bm.OnnxWeightsDescr(
+            source=folder / ONNX_WEIGHTS,
+            opset_version=OPSET,
+            parent="pytorch_state_dict",
+            comment="torch.onnx.export (torch.export) of the state-dict network, batch and sizes dynamic",
+        )
+        if (folder / ONNX_WEIGHTS).is_file()
+        else None,
     )
     s, t = model.summary, model.train_config
     steps = s.get("total_steps") or s.get("steps")
@@ -97,7 +107,7 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
         ),
         training_batch_size=s.get("batch_size", t.batch_size),
         initial_learning_rate=t.learning_rate,
-        learning_rate_schedule=f"halved every {t.lr_halve_every} steps",
+        learning_rate_schedule=describe_schedule(t.lr_schedule, t.lr_halve_every),
         loss_function="Noise2Same: mean((f(x) - x)^2) + lambda_inv * sqrt(mean over J of (f(x) - f(x_J))^2)"
         if t.method == "noise2same"
         else "masked MSE (blind spot)",

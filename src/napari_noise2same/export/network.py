@@ -1,8 +1,10 @@
 """The network a bioimage.io package ships: its weights in both formats and its test output.
 
-The architecture is the engine's own network file, ``engine/unet.py`` (torch only), shipped
-as ``noise2same_unet.py``; its ``Noise2SameUNet`` takes the engine's state dict unchanged.
-Its output on the test input must match napari-noise2same's own predictor.
+The architecture is the engine's own network file, ``engine/unet.py``, with the facts it
+imports from ``engine/geometry.py`` written in place of that import (so the file stands alone:
+torch and the standard library only), shipped as ``noise2same_unet.py``; its
+``Noise2SameUNet`` takes the engine's state dict unchanged.  Its output on the test input
+must match napari-noise2same's own predictor.
 """
 
 from __future__ import annotations
@@ -13,15 +15,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import unet
+from ..engine import geometry
 from ..engine.predict_options import PredictOptions
 
-#: the network source shipped in every package (the engine's own), its name there, its class
-NETWORK_FILE = Path(unet.__file__)
+#: the engine's network file and the geometry file it imports; the package's network file
+NETWORK_FILE = Path(geometry.__file__).with_name("unet.py")
+GEOMETRY_FILE = Path(geometry.__file__)
 PACKAGE_NETWORK_NAME = "noise2same_unet.py"
-NETWORK_CALLABLE = unet.Noise2SameUNet.__name__
+NETWORK_CALLABLE = "Noise2SameUNet"
 #: output pixels this close to a tile's edge lack context; tiling consumers crop it
-HALO = unet.HALO
+HALO = geometry.HALO
+_IMPORT = "from .geometry import "
+ONNX_WEIGHTS = "weights.onnx"
+
+
+def network_source() -> str:
+    """``engine/unet.py`` with ``engine/geometry.py`` in place of the line importing it."""
+    lines = NETWORK_FILE.read_text().splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.startswith(_IMPORT)]
+    if len(at) != 1:
+        raise RuntimeError(f"{NETWORK_FILE} should import {GEOMETRY_FILE.name} on one line")
+    facts = GEOMETRY_FILE.read_text().split('"""', 2)[2].strip()  # without its docstring
+    inlined = f"# from napari-noise2same's engine/geometry.py:\n{facts}\n"
+    return "".join(lines[: at[0]]) + inlined + "".join(lines[at[0] + 1 :])
 
 
 def network_kwargs(model) -> dict:
@@ -29,8 +45,9 @@ def network_kwargs(model) -> dict:
     return {"dims": model.dims, "channels": model.channels, "base_width": model.unet_config.base_width}
 
 
-def write_weights(model, folder: Path):
-    """Save the state dict and the TorchScript module; return the exported network (eager, eval)."""
+def write_weights(model, folder: Path, onnx: bool):
+    """Save the state dict, the TorchScript module and (``onnx``) the ONNX graph of the packaged
+    network; return that network (eager, eval)."""
     import torch
 
     from ..engine.unet import Noise2SameUNet
@@ -41,6 +58,10 @@ def write_weights(model, folder: Path):
     network.eval()
     torch.save(state, folder / "weights.pt")
     torch.jit.script(network).save(str(folder / "weights_torchscript.pt"))
+    if onnx:
+        from ..engine.onnx_export import export_packaged_onnx
+
+        (folder / ONNX_WEIGHTS).write_bytes(export_packaged_onnx(model.net))
     return network
 
 

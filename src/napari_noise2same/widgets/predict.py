@@ -7,10 +7,9 @@ from pathlib import Path
 import napari
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, ProgressBar, PushButton, Select, SpinBox
 from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from ..engine import load_model
-from ..engine.devices import available_devices
 from ..engine.predict_options import PredictOptions
 from ..engine.tiling import OVERLAP
 from ..errors import Noise2SameError
@@ -22,9 +21,14 @@ from .layers import layer_axes, result_kwargs, set_or_add
 from .lifetime import on_closed
 from .predict_job import denoise_files_worker, denoise_layer_worker
 from .session import SESSION
+from .warmup import TorchWarmup
 
 FROM_FILE = "model file…"
 LAYERS, FOLDER = "layers", "folder"
+
+
+class _Ready(QObject):
+    devices = Signal(object)
 
 
 class PredictWidget(Container):
@@ -52,8 +56,7 @@ class PredictWidget(Container):
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
         self.overlap = SpinBox(label="tile overlap", value=OVERLAP, min=0, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
-        devices = available_devices()
-        self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
+        self.device = ComboBox(label="device", choices=[("auto (finding the devices…)", "auto")], value="auto")
         self.denoise_button = PushButton(text="Denoise")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.export_button = PushButton(
@@ -98,6 +101,18 @@ class PredictWidget(Container):
         SESSION.changed.connect(self._session_changed)
         on_closed(self.native, self._disconnect)
         self._source_changed(self.source.value)
+        self._ready = _Ready()  # torch loads in the background (widgets/warmup.py), then the devices show
+        self._ready.devices.connect(self._set_devices)
+        self._warmup = TorchWarmup(self._ready.devices.emit)
+        self._warmup.start()
+
+    def _set_devices(self, devices) -> None:
+        if not self._alive:
+            return
+        keep = self.device.value if self.device.value != "auto" else None
+        self.device.choices = [(name, dev) for dev, name in devices]
+        values = [dev for dev, _ in devices]
+        self.device.value = keep if keep in values else values[0]
 
     def _sources(self, _=None) -> list[str]:
         return [FROM_FILE, *SESSION.names()]
@@ -141,6 +156,8 @@ class PredictWidget(Container):
         if not path.is_file():
             return
         try:
+            from ..engine.model import load_model
+
             self.use_model(load_model(path))
         except (Noise2SameError, OSError) as e:
             self.model = None
@@ -195,7 +212,7 @@ class PredictWidget(Container):
 
     def _next(self) -> None:
         if not self._queue:
-            self._set_running(False, "Done.")
+            self._set_running(False, "Done.", finished=True)
             return
         layer = self._queue.pop(0)
         self.status.value = f"Denoising {layer.name}…"
@@ -262,7 +279,7 @@ class PredictWidget(Container):
         if f["skipped"]:
             show_warning(f"Skipped {len(f['skipped'])} file(s): " + "; ".join(f["skipped"]))
             message += f" Skipped {len(f['skipped'])}: {f['skipped'][0]}"
-        self._set_running(False, message)
+        self._set_running(False, message, finished=True)
 
     # -- export ---------------------------------------------------------------------------
     def _export_dialog(self) -> None:
@@ -288,7 +305,7 @@ class PredictWidget(Container):
 
     def _exported(self, path) -> None:
         if self._alive:
-            self._set_running(False, f"Exported {path}.")
+            self._set_running(False, f"Exported {path}.", finished=True)
             show_info(f"Exported the model as a bioimage.io package: {path}")
 
     def _add(self, layer, data) -> None:
@@ -314,9 +331,13 @@ class PredictWidget(Container):
         if self._worker is not None and self._worker.is_running:
             self._worker.quit()
 
-    def _set_running(self, running: bool, message: str = "") -> None:
+    def _set_running(self, running: bool, message: str = "", finished: bool = False) -> None:
+        """``finished``: the work is done, so the bar shows 100 %; a stop or a failure hides it."""
         self.denoise_button.enabled = self.export_button.enabled = not running
         self.stop_button.enabled = running
-        if not running:
-            self.progress.value = 0
+        if running:
+            self.progress.value, self.progress.visible = 0, True
+        else:
+            self.progress.value = self.progress.max if finished else 0
+            self.progress.visible = finished
         self.status.value = message

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Noise2SameModel
 from .layers import result_kwargs, set_or_add
 
 MAX_BYTES = 2**30  # no live preview where a float32 copy of the layer would be larger
@@ -20,6 +19,8 @@ MAX_BYTES = 2**30  # no live preview where a float32 copy of the layer would be 
 def denoise_plane(trainer, data, axes: str, index: tuple) -> np.ndarray:
     """The plane (or volume) ``data[index]`` denoised with the trainer's current weights;
     the network is back in training mode afterwards."""
+    from ..engine.model import Noise2SameModel
+
     sub_axes = "".join(a for a, i in zip(axes, index, strict=False) if isinstance(i, slice))
     model = Noise2SameModel(trainer.net, axes, trainer.config)
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import re
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import napari
 from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton, create_widget
@@ -17,11 +17,8 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
 from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 
-from ..engine import Noise2SameModel, Trainer, TrainingData, load_model
-from ..engine.auto import Budget, choose
+from ..engine.config import Budget
 from ..engine.data import fit_patch
-from ..engine.devices import resolve_device
-from ..engine.trainer import Checkpoint
 from ..errors import Noise2SameError
 from ..text import number
 from .dialogs import MODEL_FILTER, ask_open, ask_save
@@ -33,6 +30,11 @@ from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
 from .session import SESSION
 from .train_settings import TrainSettings
+from .warmup import TorchWarmup
+
+if TYPE_CHECKING:
+    from ..engine.model import Noise2SameModel
+    from ..engine.trainer import Trainer
 
 PREVIEW_EVERY_S = 3.0
 UPDATE_EVERY_S = 0.5  # progress, status and loss plot
@@ -51,6 +53,7 @@ class _Bridge(QObject):
     event = Signal(object)
     preview = Signal(object)
     started = Signal(object)  # the trainer, once its settings are final
+    ready = Signal(object)  # the devices, once torch has loaded in the background
 
 
 @dataclass
@@ -171,10 +174,11 @@ class TrainWidget(TrainSettings, Container):
         self.residual_button.changed.connect(self.add_residual)
         viewer.dims.events.current_step.connect(self._update_preview_index)
         on_closed(self.native, self._shutdown)
+        # torch loads in the background (widgets/warmup.py): the window stays responsive, and the
+        # device list and auto's choice appear when it is ready
+        self._warmup = TorchWarmup(self._bridge.ready.emit)
+        self._bridge.ready.connect(self._torch_ready)
         self._layer_changed(self.layer.value)
-        # torch.optim imports torch._dynamo on first use (2-3 s of imports that hold the GIL in
-        # chunks of up to 0.25 s): do it in the background now, not when Train is pressed
-        self._warmup = threading.Thread(target=_warm_up_torch, name="noise2same-warmup", daemon=True)
         self._warmup.start()
 
     # -- settings ---------------------------------------------------------------------------
@@ -192,6 +196,13 @@ class TrainWidget(TrainSettings, Container):
     def budget(self) -> Budget:
         return Budget(self.max_steps.value or None, self.max_minutes.value * 60)
 
+    def _torch_ready(self, devices) -> None:
+        """The background warm-up has loaded torch: offer the devices, show auto's choice."""
+        if not self._alive:
+            return
+        self.set_devices(devices)
+        self._show_auto_choice()
+
     def _show_auto_choice(self, *_) -> None:
         """What auto will choose for the settings as they are (a value the user typed wins)."""
         if self.busy:
@@ -199,6 +210,12 @@ class TrainWidget(TrainSettings, Container):
         if self.layer.value is None:
             self.auto_choice.value = ""
             return
+        if not self._warmup.done:
+            self.auto_choice.value = "auto: choosing the network and batch once PyTorch has loaded…"
+            return
+        from ..engine.auto import choose
+        from ..engine.devices import resolve_device
+
         try:
             config = self._config()
             if self.trainer is not None and self._key is not None and self._key.preset == config.preset:
@@ -289,6 +306,10 @@ class TrainWidget(TrainSettings, Container):
 
     def _train_job(self, data, axes, config, device, budget):
         """Runs in the worker thread."""
+        from ..engine import Trainer, TrainingData
+        from ..engine.trainer import Checkpoint
+
+        self._warmup.join()  # the imports of the background warm-up, finished before a first step
         if self.trainer is None:
             training = TrainingData.from_arrays(
                 [data],
@@ -411,7 +432,9 @@ class TrainWidget(TrainSettings, Container):
         layer = self._source_layer
         self._live.finish(layer, denoised)
         self.compare_button.enabled = self.residual_button.enabled = True
-        self._set_running(False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.")
+        self._set_running(
+            False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.", finished=True
+        )
 
     # -- controls ---------------------------------------------------------------------------
     @property
@@ -426,7 +449,8 @@ class TrainWidget(TrainSettings, Container):
             self._predict_worker.quit()
         self.status.value = "Stopping…"
 
-    def _set_running(self, running: bool, message: str) -> None:
+    def _set_running(self, running: bool, message: str, finished: bool = False) -> None:
+        """``finished``: the work is done, so the bar shows 100 %; a stop or a failure hides it."""
         self._running = running
         if not self._alive:
             return
@@ -444,8 +468,11 @@ class TrainWidget(TrainSettings, Container):
             self.weights_button,
         ):
             w.enabled = not running
-        if not running:
-            self.progress.value = 0
+        if running:
+            self.progress.value, self.progress.visible = 0, True
+        else:
+            self.progress.value = self.progress.max if finished else 0
+            self.progress.visible = finished
         self.status.value = message
 
     def save_model(self, path) -> None:
@@ -494,6 +521,8 @@ class TrainWidget(TrainSettings, Container):
     def load_weights(self, path) -> None:
         """Fine-tune: the next Train starts from this model's weights (and its network and settings)."""
         try:
+            from ..engine import load_model
+
             self.use_weights(load_model(path), Path(path).name)
         except (Noise2SameError, OSError) as e:
             report(e, "Loading the model")
@@ -517,12 +546,6 @@ class TrainWidget(TrainSettings, Container):
         for worker in (self._worker, self._predict_worker):
             if worker is not None and worker.is_running:
                 worker.quit()
-
-
-def _warm_up_torch() -> None:
-    import torch
-
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def _data_shape(layer, axes: str, dims: int) -> tuple[tuple[int, ...], int]:

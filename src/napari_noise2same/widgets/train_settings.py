@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, SpinBox
 
-from ..engine import PRESETS, TrainConfig
-from ..engine.auto import CPU_BATCH
-from ..engine.config import AUTO, RANGES
-from ..engine.devices import available_devices
-from ..engine.loss import METHODS
-from ..engine.masking import REPLACEMENTS
+from ..engine.config import AUTO, CPU_BATCH, METHODS, RANGES, REPLACEMENTS, TrainConfig
+from ..engine.geometry import PRESETS
 from ..engine.schedule import SCHEDULES
 
 DEFAULTS = TrainConfig()
@@ -92,8 +88,13 @@ class TrainSettings:
             tooltip="end before the time budget once the validation loss stops improving",
         )
         self.auto_choice = Label(value="")
-        devices = available_devices()
-        self.device = ComboBox(label="device", choices=[(name, dev) for dev, name in devices], value=devices[0][0])
+        # the devices are known once torch has loaded (widgets/warmup.py): until then, "auto"
+        self.device = ComboBox(
+            label="device",
+            choices=[("auto (finding the devices…)", AUTO)],
+            value=AUTO,
+            tooltip="where to train: the best device is chosen when PyTorch has loaded",
+        )
         self.show_advanced = CheckBox(text="advanced settings", value=False)
         self.learning_rate = FloatSpinBox(
             label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=RANGES["learning_rate"].high, step=1e-4
@@ -120,6 +121,13 @@ class TrainSettings:
         self.advanced.extend(
             [self.learning_rate, self.lr_schedule, self.replacement, self.method, self.seed, self.val_fraction]
         )
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """(device, name) pairs, best first: the choices, the best selected (unless one was picked)."""
+        keep = self.device.value if self.device.value != AUTO else None
+        self.device.choices = [(name, dev) for dev, name in devices]
+        values = [dev for dev, _ in devices]
+        self.device.value = keep if keep in values else values[0]
 
     def _config(self) -> TrainConfig:
         return TrainConfig(

@@ -1,0 +1,96 @@
+"""Loading PyTorch in the background, so that opening the training widget never waits for it.
+
+The widget's modules import nothing of torch.  A thread imports it when the widget opens,
+then what the first training step would import (torch.optim brings torch._dynamo: 1-3 s of
+imports), builds the memory estimates of the network presets and lists the devices; the
+widget learns the devices through ``on_ready`` and a training job waits for the thread first.
+
+Where the thread holds Python's GIL, the GUI cannot run; loading a shared library does that for
+its whole duration, so torch's own libraries are loaded first through ctypes, which lets go
+of the GIL while the dynamic linker works (benchmarks/gui_responsiveness.py: the longest
+stall while torch loads).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+SWITCH_INTERVAL_S = 0.001
+#: torch's shared libraries in load order (those that exist are loaded; the rest is torch's business)
+LIBRARIES = ("libgomp", "libc10.so", "libtorch_cpu.so", "libtorch.so", "libtorch_python.so")
+
+
+class TorchWarmup(threading.Thread):
+    def __init__(self, on_ready: Callable[[list], None]):
+        super().__init__(name="noise2same-torch-warmup", daemon=True)
+        self.on_ready = on_ready
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+        #: (phase, perf_counter at its end), for benchmarks/gui_responsiveness.py
+        self.timings: list[tuple[str, float]] = []
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def run(self) -> None:
+        devices = [("auto", "auto")]
+        interval = sys.getswitchinterval()
+        # ask for the GIL back sooner while this thread imports (Python 3's default: every 5 ms)
+        sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
+        try:
+            self._mark("start")
+            _preload_libraries()
+            self._mark("torch's libraries")
+            import torch
+
+            self._mark("import torch")
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo
+            self._mark("torch.optim (torch._dynamo)")
+            from ..engine import memory, predict, trainer  # noqa: F401  # the modules training uses
+
+            self._mark("the engine's modules")
+            from ..engine.devices import available_devices
+            from ..engine.geometry import PRESETS
+
+            for width in PRESETS.values():  # auto's memory estimates (one meta-device network each)
+                for dims in (2, 3):
+                    memory.activations_per_pixel(dims, width)
+            devices = available_devices()
+            self._mark("memory estimates, devices")
+        except Exception as e:  # noqa: BLE001 - kept, and raised where a training job needs torch
+            self.error = e
+        finally:
+            sys.setswitchinterval(interval)
+            self._done.set()
+        self.on_ready(devices)
+
+    def _mark(self, phase: str) -> None:
+        import time
+
+        self.timings.append((phase, time.perf_counter()))
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.is_alive() or not self._done.is_set():
+            super().join(timeout)
+
+
+def _preload_libraries() -> None:
+    """dlopen torch's libraries through ctypes (without the GIL), so that ``import torch`` finds
+    them loaded; quietly nothing where they are not where a pip-installed torch keeps them."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return
+    lib = Path(spec.origin).parent / "lib"
+    for name in LIBRARIES:
+        for path in sorted(lib.glob(f"{name}*")) if name == "libgomp" else [lib / name]:
+            if path.is_file():
+                try:
+                    ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+                except OSError:
+                    return  # let torch load its libraries itself
