@@ -22,7 +22,7 @@ Also the start-up alone: ``noise2same info model.n2s``, ``noise2same --version``
 (``PYTHONPROFILEIMPORTTIME=1``, the same as ``python -X importtime``).
 
     python benchmarks/predict_command_vs_careamics.py \\
-        --careamics-python /opt/careamics-venv/bin/python --json /tmp/predict_command.json
+        --careamics-python /opt/careamics-0.3.0/bin/python /opt/careamics-0.3.5/bin/python --json /tmp/predict_command.json
 """
 
 from __future__ import annotations
@@ -122,6 +122,17 @@ def score_outputs(folder: Path, images, suffix: str) -> list[float] | None:
     return scores
 
 
+def engine_difference(tmp: Path, images) -> float:
+    """Largest |torch - ONNX Runtime| over the outputs, over the input's standard deviation."""
+    import tifffile
+
+    worst = 0.0
+    for name, noisy, _ in images:
+        a, b = (tifffile.imread(tmp / f"ours_{e}_0" / f"{name}_denoised.tif") for e in ("torch", "onnx"))
+        worst = max(worst, float(np.abs(a - b).max()) / float(noisy.std()))
+    return worst
+
+
 def import_offenders(cmd: list[str], top: int = 12) -> tuple[list, list]:
     """(packages by the cumulative time of their first import, modules by self time) of one run
     of ``cmd``, as (name, self ms, cumulative ms, depth)."""
@@ -144,7 +155,9 @@ def main() -> int:
     from napari_noise2same.engine.unet import DEFAULT_PRESET, PRESETS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--careamics-python", help="python of a virtualenv with careamics==0.3.0")
+    p.add_argument(
+        "--careamics-python", nargs="+", help="python of a virtual environment with careamics (one per version)"
+    )
     p.add_argument("--train-seconds", type=float, default=30.0, help="training time of each model (default 30)")
     p.add_argument("--repeats", type=int, default=3, help="runs of each command; the median is reported (default 3)")
     p.add_argument(
@@ -195,21 +208,47 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
     trainer = Trainer(data, config, axes="YX", device=device)
     trainer.train(max_seconds=args.train_seconds)
     model_path = tmp / "model.n2s"
-    trainer.to_model(diagnose=False).save(model_path)
+    model = trainer.to_model(diagnose=False)
+    engines = ["torch"]
+    try:
+        model.with_onnx()  # as noise2same train does where the onnx extra is installed
+        engines.append("onnx")
+    except Exception as e:  # noqa: BLE001 - then only the torch engine is timed
+        print(f"  no ONNX ({type(e).__name__}: {e}): timing --engine torch only")
+    model.save(model_path)
     print(f"  {trainer.step} steps in {trainer.seconds:.1f} s -> {model_path}")
 
     n2s = noise2same_command()
     results = {}
-    print(f"\nours: {' '.join(n2s)} predict -m model.n2s IN -o OUT --device {device}")
-    ours = repeat(
-        lambda i: (
-            n2s + ["predict", "-m", str(model_path), str(in_dir), "-o", str(tmp / f"ours_{i}"), "--device", device]
-        ),
-        args.repeats,
-        "noise2same predict",
-    )
-    ours["psnr"] = score_outputs(tmp / "ours_0", images, "_denoised.tif")
-    results["noise2same predict"] = ours
+    for engine in engines:
+        print(f"\nours: {' '.join(n2s)} predict -m model.n2s IN -o OUT --device {device} --engine {engine}")
+        ours = repeat(
+            lambda i, engine=engine: (
+                n2s
+                + [
+                    "predict",
+                    "-m",
+                    str(model_path),
+                    str(in_dir),
+                    "-o",
+                    str(tmp / f"ours_{engine}_{i}"),
+                    "--device",
+                    device,
+                    "--engine",
+                    engine,
+                ]
+            ),
+            args.repeats,
+            f"noise2same predict --engine {engine}",
+        )
+        ours["psnr"] = score_outputs(tmp / f"ours_{engine}_0", images, "_denoised.tif")
+        results[f"noise2same predict ({engine})"] = ours
+    if len(engines) == 2:
+        payload["max_diff_engines_over_input_std"] = engine_difference(tmp, images)
+        print(
+            f"  torch and ONNX Runtime outputs: largest difference {payload['max_diff_engines_over_input_std']:.1e}"
+            " of the input's std"
+        )
 
     print("\nstart-up alone:")
     startup = {
@@ -224,13 +263,13 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
     )
     payload["imports"] = {"packages_cumulative_ms": packages, "modules_self_ms": by_self}
 
-    if args.careamics_python:
-        print(f"\nCAREamics: training N2V ({args.train_seconds:g} s budget) ...", flush=True)
+    for python in args.careamics_python or []:
+        print(f"\nCAREamics ({python}): training N2V ({args.train_seconds:g} s budget) ...", flush=True)
         stack = np.stack([n for _, n, _ in images])
         np.save(tmp / "train.npy", stack)
-        work = tmp / "careamics"
+        work = tmp / f"careamics_{len(results)}"
         cmd = [
-            args.careamics_python,
+            python,
             str(N2V_RUNNER),
             "--input",
             str(tmp / "train.npy"),
@@ -249,26 +288,27 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
         info = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"  {info['steps']} steps in {info['train_seconds']:.1f} s (careamics {info['careamics_version']})")
         ckpt = work / "final_weights.ckpt"
+        out = tmp / f"careamics_out_{info['careamics_version']}"
         theirs = repeat(
-            lambda i: [
-                args.careamics_python,
+            lambda i, python=python, ckpt=ckpt, out=out: [
+                python,
                 str(PREDICT_RUNNER),
                 "--checkpoint",
                 str(ckpt),
                 "--input-dir",
                 str(in_dir),
                 "--output-dir",
-                str(tmp / f"careamics_{i}"),
+                str(out / str(i)),
             ],
             args.repeats,
-            "CAREamics predict",
+            f"CAREamics {info['careamics_version']} predict",
         )
         theirs["inside"] = json.loads(theirs["last_stdout"].strip().splitlines()[-1])
         theirs["train"] = info
-        theirs["psnr"] = score_outputs(tmp / "careamics_0", images, ".tif*")
-        results["CAREamics predict_to_disk"] = theirs
-        startup["python -c 'import careamics'"] = repeat(
-            lambda i: [args.careamics_python, "-c", "import careamics"], args.repeats, "import careamics"
+        theirs["psnr"] = score_outputs(out / "0", images, ".tif*")
+        results[f"CAREamics {info['careamics_version']} predict_to_disk"] = theirs
+        startup[f"import careamics {info['careamics_version']}"] = repeat(
+            lambda i, python=python: [python, "-c", "import careamics"], args.repeats, "import careamics"
         )
 
     n = len(images)
@@ -283,14 +323,18 @@ def run(args, device: str, tmp: Path, payload: dict) -> int:
             f"{name:<28} {r['first_s']:8.2f} {r['median_s']:9.2f} {r['median_s'] / n:10.3f} "
             + (f"{score:12.2f}" if score is not None else f"{'n/a':>12}")
         )
-    if len(results) == 2:
-        ratio = results["CAREamics predict_to_disk"]["median_s"] / ours["median_s"]
-        inside = results["CAREamics predict_to_disk"]["inside"]
-        print(
-            f"CAREamics / ours: {ratio:.2f}x (CAREamics inside its process: import {inside['import_seconds']:.1f} s, "
-            f"load {inside['load_seconds']:.1f} s, predict {inside['predict_seconds']:.1f} s)"
-        )
-        payload["ratio_careamics_over_ours"] = ratio
+    ours_fast = min((r for k, r in results.items() if k.startswith("noise2same")), key=lambda r: r["median_s"])
+    payload["ratios_careamics_over_ours"] = {}
+    for name, r in results.items():
+        if name.startswith("CAREamics"):
+            ratio = r["median_s"] / ours_fast["median_s"]
+            inside = r["inside"]
+            payload["ratios_careamics_over_ours"][name] = ratio
+            print(
+                f"{name} / ours (the faster engine): {ratio:.2f}x (inside its process: import "
+                f"{inside['import_seconds']:.1f} s, load {inside['load_seconds']:.1f} s, "
+                f"predict {inside['predict_seconds']:.1f} s)"
+            )
     print(f"\n{'start-up':<30} {'first s':>8} {'median s':>9}")
     for name, r in startup.items():
         print(f"{name:<30} {r['first_s']:8.2f} {r['median_s']:9.2f}")

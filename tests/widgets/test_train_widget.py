@@ -200,3 +200,21 @@ def test_training_writes_a_checkpoint_and_says_where(train_widget, qtbot, monkey
     saved = load_model(tmp_path / "cells.n2s")
     assert saved.summary["checkpoint"] and 1 <= saved.summary["steps"] <= 6
     assert str(tmp_path) in widget.auto_choice.tooltip
+
+
+def test_quality_adds_the_uncertainty_and_residual_structure_layers(train_widget, qtbot):
+    viewer, widget, layer, _ = train_widget
+    widget.quality.button.clicked.emit()  # before training: a message, nothing added
+    assert "cells_uncertainty" not in viewer.layers
+    widget.max_steps.value = 5
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.busy, timeout=5000)
+    _wait_idle(qtbot, widget)
+    widget.quality.button.clicked.emit()
+    qtbot.waitUntil(lambda: "cells_residual_structure" in viewer.layers, timeout=60_000)
+    uncertainty, structure = viewer.layers["cells_uncertainty"], viewer.layers["cells_residual_structure"]
+    assert uncertainty.data.shape == structure.data.shape == layer.data.shape
+    np.testing.assert_allclose(uncertainty.scale, layer.scale)
+    assert set(np.unique(structure.data)) <= {0.0, 1.0} and (uncertainty.data >= 0).all()
+    assert "noise std" in widget.quality.text.value and "D(f)" in widget.quality.text.value
+    assert not widget.quality.plot.isHidden()

@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__
 from ..errors import Noise2SameError
-from . import demo, export, info, predict, train
+from . import demo, export, info, predict, report, train
 from .common import words
 
 
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="noise2same", description="Self-supervised denoising with Noise2Same.")
     p.add_argument("--version", action="version", version=f"napari-noise2same {__version__}")
     sub = p.add_subparsers(metavar="COMMAND")
-    for command in (train, predict, info, export, demo):
+    for command in (train, predict, report, info, export, demo):
         command.add_parser(sub)
     return p
 

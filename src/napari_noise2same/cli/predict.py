@@ -47,6 +47,12 @@ def add_parser(sub) -> None:
     )
     q.add_argument("--overlap", type=int, help=f"tile overlap in pixels (default {OVERLAP})")
     q.add_argument("--tta", action="store_true", help="average the 8 rotations and flips (slower, slightly better)")
+    q.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also write <input>_uncertainty.tif: per pixel, how wrong the denoised value may be, in the "
+        "image's units (docs/quality.md)",
+    )
     q.add_argument("--device", default="auto", help=DEVICE_HELP)
     q.add_argument(
         "--engine",
@@ -109,27 +115,55 @@ def run(args) -> int:
 def _predict_one(model, path: Path, target: Path, args) -> None:
     image = read_input(path, args.axes)
     if is_zarr_name(target) or args.scheduler:
+        if args.uncertainty:
+            raise Noise2SameError("--uncertainty writes TIFFs: give an output folder, not zarr or a cluster")
         _predict_chunked(model, image, model_axes(model, image), target, args)
     else:
         denoise_to_tiff(model, image, target, _options(args))
+        if args.uncertainty:
+            write_uncertainty(model, image, target)
+
+
+def write_uncertainty(model, image, target: Path) -> Path:
+    """``<stem>_uncertainty.tif`` beside ``<stem>_denoised.tif``: the same shape, axes and metadata."""
+    from ..engine.uncertainty import uncertainty
+    from ..io.images import write_tiff
+
+    axes = model_axes(model, image)
+    stem = target.name[: -len("_denoised.tif")] if target.name.endswith("_denoised.tif") else target.stem
+    path = target.with_name(f"{stem}_uncertainty.tif")
+    check_not_an_input(path, {Path(image.path).resolve()} if image.path else set())
+    return write_tiff(
+        path,
+        uncertainty(model, image.data, axes),
+        image.axes,
+        image.pixel_size,
+        image.unit,
+        time_interval=image.time_interval,
+        channel_names=image.channel_names,
+    )
 
 
 def _load(args):
+    return load_for_engine(args.model, args.device, args.engine)
+
+
+def load_for_engine(path, device_name: str, engine: str):
     """The model for the engine that will run it: ONNX Runtime without torch where it can, else
-    the PyTorch model on ``--device``."""
+    the PyTorch model on ``device_name``."""
     from ..engine.model_file import read_metadata
     from ..engine.onnx_model import has_onnx, load_onnx_model
     from ..engine.predict_options import choose_engine
 
-    cpu = args.device == "cpu" or (args.device == "auto" and not gpu_possible())
-    dims = read_metadata(args.model).get("unet", {}).get("dims", 2)
-    if choose_engine(PredictOptions(engine=args.engine), has_onnx(args.model), cpu, dims) == "onnx":
-        if args.device not in ("auto", "cpu"):
+    cpu = device_name == "cpu" or (device_name == "auto" and not gpu_possible())
+    dims = read_metadata(path).get("unet", {}).get("dims", 2)
+    if choose_engine(PredictOptions(engine=engine), has_onnx(path), cpu, dims) == "onnx":
+        if device_name not in ("auto", "cpu"):
             raise Noise2SameError("ONNX Runtime runs on the CPU here; use --device cpu, or --engine torch for a GPU")
-        return load_onnx_model(args.model)
+        return load_onnx_model(path)
     from ..engine import load_model
 
-    return load_model(args.model, device=device(args.device))
+    return load_model(path, device=device(device_name))
 
 
 def gpu_possible() -> bool:

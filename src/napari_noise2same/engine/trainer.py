@@ -25,7 +25,7 @@ from .auto import Budget, choose
 from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
 from .devices import resolve_device
-from .diagnostics import invariance_measure
+from .diagnostics import invariance_statistics, torch_run
 from .loss import LossValues, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
@@ -340,7 +340,13 @@ class Trainer:
             "std": [s.tolist() for s in self.data.stds],
         }
         if diagnose and last:
-            summary["invariance_D"] = invariance_measure(self.net, patches, self.device)
+            was_training = self.net.training
+            self.net.eval()
+            try:
+                d = invariance_statistics(torch_run(self.net, self.device), patches)
+            finally:
+                self.net.train(was_training)
+            summary.update(invariance_D=d.d, invariance_D_se=d.se, invariance_D_pixels=d.pixels)
         # a snapshot: training on afterwards must not change a model already handed out
         return Noise2SameModel(copy.deepcopy(self.net).eval(), self.axes, copy.deepcopy(self.config), norm, summary)
 

@@ -20,6 +20,7 @@ from .errors import report
 from .layers import layer_axes, result_kwargs, set_or_add
 from .lifetime import on_closed
 from .predict_job import denoise_files_worker, denoise_layer_worker
+from .quality_panel import QualityPanel
 from .session import SESSION
 from .warmup import TorchWarmup
 
@@ -87,6 +88,8 @@ class PredictWidget(Container):
                 self.status,
             ]
         )
+        self.quality = QualityPanel(viewer, self._quality_source, lambda: self.options)
+        self.append(self.quality)
         self.native.setMaximumWidth(460)
         self.model = None
         self._worker = None
@@ -105,6 +108,16 @@ class PredictWidget(Container):
         self._ready.devices.connect(self._set_devices)
         self._warmup = TorchWarmup(self._ready.devices.emit)
         self._warmup.start()
+
+    def _quality_source(self):
+        """(model, noisy layer, denoised layer, axes) of the first chosen layer, or why not."""
+        if self.model is None:
+            return "Load or choose a model first."
+        for layer in self.layers.value or []:
+            name = f"{layer.name}_denoised"
+            if name in self.viewer.layers:
+                return self.model, layer, self.viewer.layers[name], layer_axes(layer)
+        return "Denoise a layer first: the quality check looks at <layer>_denoised."
 
     def _set_devices(self, devices) -> None:
         if not self._alive:

@@ -28,6 +28,7 @@ from .lifetime import on_closed
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
+from .quality_panel import QualityPanel
 from .session import SESSION
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
@@ -119,10 +120,12 @@ class TrainWidget(TrainSettings, Container):
             ]
         )
         self.native.layout().addWidget(self.loss_plot)
+        self.quality = QualityPanel(viewer, self._quality_source)
         self.extend(
             [
                 self.result,
                 Container(widgets=[self.compare_button, self.residual_button], layout="horizontal", labels=False),
+                self.quality,
             ]
         )
         for label, lines in ((self.status, 2), (self.result, 3), (self.auto_choice, 1)):
@@ -500,6 +503,14 @@ class TrainWidget(TrainSettings, Container):
             return
         on = toggle_side_by_side(self.viewer, layer, self.viewer.layers[name])
         self.compare_button.text = "Back to overlay" if on else "Side by side"
+
+    def _quality_source(self):
+        """(model, noisy layer, denoised layer, axes) for the Quality button, or why not."""
+        layer = self._source_layer
+        name = f"{layer.name}_denoised" if layer is not None else None
+        if self.model is None or name not in self.viewer.layers or self.busy:
+            return "Train first: the quality check looks at the denoised layer."
+        return self.model, layer, self.viewer.layers[name], self.axes.value.upper()
 
     def add_residual(self) -> None:
         layer = self._source_layer
