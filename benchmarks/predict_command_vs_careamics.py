@@ -22,7 +22,8 @@ Also the start-up alone: ``noise2same info model.n2s``, ``noise2same --version``
 (``PYTHONPROFILEIMPORTTIME=1``, the same as ``python -X importtime``).
 
     python benchmarks/predict_command_vs_careamics.py \\
-        --careamics-python /opt/careamics-0.3.0/bin/python /opt/careamics-0.3.5/bin/python --json /tmp/predict_command.json
+        --careamics-python /opt/careamics-0.3.0/bin/python /opt/careamics-0.3.5/bin/python \\
+        --json /tmp/predict_command.json
 """
 
 from __future__ import annotations
