@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -46,14 +47,14 @@ def invariance_statistics(
     changes = []
     for _ in range(repeats):
         masked = x.copy()
-        points = []
+        points: list[tuple[Any, ...]] = []
         for n in range(x.shape[0]):
             offsets = [int(rng.integers(min(SPACING, s))) for s in spatial]
             grid = np.meshgrid(
                 *[np.arange(o, s, SPACING) for o, s in zip(offsets, spatial, strict=True)], indexing="ij"
             )
             where = tuple(g.ravel() for g in grid)
-            index = (n, slice(None), *where)
+            index: tuple[Any, ...] = (n, slice(None), *where)
             masked[index] = rng.normal(0.0, sigma, masked[index].shape)
             points.append(index)
         changed = run(masked)

@@ -26,9 +26,11 @@ import numpy as np
 from .noise import BLOCK, CORRELATED, lag_ratio, plane_noise_std
 
 LAGS = 4
-#: lag-1 autocorrelation of the residual above which the noise counts as correlated.  White
-#: noise on FMD and Set12 with a trained model: -0.05 to 0.05; noise blurred by [1, 2, 1] / 4
-#: along X: 0.6; by a Gaussian of 0.5 px: 0.3 (docs/quality.md)
+#: lag-1 autocorrelation of the residual above which the noise counts as correlated
+#: (benchmarks/quality_checks.py, docs/quality.md): white noise on FMD and Set12 gives -0.05 to
+#: 0.01 against the clean image and -0.15 to 0.01 against a trained model's output (a denoiser
+#: leaves neighbours slightly anti-correlated); blurred by [1, 2, 1] / 4 along X, 0.66-0.68;
+#: by a Gaussian of 0.5 px, 0.25-0.30
 CORRELATED_LAG1 = 0.15
 BINS = 12
 
