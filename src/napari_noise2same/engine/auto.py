@@ -29,7 +29,7 @@ def choose_network(device: torch.device, dims: int, budget: Budget) -> tuple[str
             return "paper", f"{gpu} and {_budget_words(budget)}: the paper's network"
         return "fast", f"{gpu} but only {_budget_words(budget)}: a network 9x lighter than the paper's"
     return "tiny", (
-        "the CPU: the lightest network gives the best result per minute (measured up to 30 minutes, docs/training.md)"
+        "the CPU: the lightest network gives the best result per minute (measured at 1-10 minutes, docs/training.md)"
     )
 
 
