@@ -50,8 +50,10 @@ def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypa
     from napari_noise2same.engine.torch_runner import TorchRunner
 
     slow_run = TorchRunner.__call__
+    calls = []
 
     def slow(*args, **kwargs):
+        calls.append(1)
         time.sleep(0.2)
         return slow_run(*args, **kwargs)
 
@@ -62,10 +64,11 @@ def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypa
     qtbot.waitUntil(
         lambda: w.model is not None and w._predict_worker is not None and w._predict_worker.is_running, timeout=20_000
     )
-    t0 = time.monotonic()
+    at_click = len(calls)
     w.stop_button.clicked.emit()
     qtbot.waitUntil(lambda: not w.busy, timeout=5000)
-    assert time.monotonic() - t0 < 1.0
+    # acted on at the next tile (counted, not timed: a loaded machine only makes tiles slower)
+    assert len(calls) <= at_click + 2
     assert "cells_denoised" not in viewer.layers and "cells_preview" not in viewer.layers
     assert w.model is not None and w.save_button.enabled  # the trained model is kept
     assert not any("failed" in m for m in messages)
