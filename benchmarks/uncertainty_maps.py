@@ -78,26 +78,20 @@ def local_bias(residual: np.ndarray, sd: np.ndarray, size: int = WINDOW) -> np.n
 
 
 def candidates(model, noisy: np.ndarray, draws: int, seed: int) -> tuple[np.ndarray, dict]:
-    from napari_noise2same.engine.noise_model import analyse_plane, sigma_at
+    """The shipped maps (engine/uncertainty.py) and the two baselines, for one 2D image."""
     from napari_noise2same.engine.predict_options import PredictOptions
-    from napari_noise2same.engine.uncertainty import tta_spread
+    from napari_noise2same.engine.uncertainty import noise_std_map, renoise_spread, tta_spread
 
     plain = PredictOptions(engine="torch")
     denoised = model.predict(noisy, "YX", plain).astype(np.float64)
-    noise = analyse_plane(noisy, denoised)
-    sd = sigma_at(noise, np.clip(denoised, 0, None))
-    rng = np.random.default_rng(seed)
-    changes = np.zeros_like(denoised)
-    for _ in range(draws):
-        again = model.predict((denoised + rng.normal(size=denoised.shape) * sd).astype(np.float32), "YX", plain)
-        changes += (again - denoised) ** 2
-    renoise = np.sqrt(changes / draws)
+    sd = noise_std_map(noisy, denoised, "YX")
+    renoise = renoise_spread(model, noisy, "YX", denoised, plain, draws, seed).astype(np.float64)
     tta = tta_spread(model, noisy, "YX", plain).astype(np.float64)
     bias = local_bias(noisy - denoised, sd)
     maps = {
         "tta": tta,
         "renoise": renoise,
-        "combined": np.hypot(tta, renoise),
+        "combined": np.hypot(tta, renoise),  # what engine.uncertainty.uncertainty returns
         "renoise+bias": np.hypot(renoise, bias),
         "noise": sd,
     }

@@ -8,16 +8,16 @@ sigma gives a tighter bound.  The estimator is Immerkaer's (1996): the mean abso
 response to a Laplacian-difference kernel that cancels smooth structure, taken in blocks of
 16 x 16 pixels and combined as a root mean square over the blocks and a few planes of the
 training data.  The bound needs the noise's RMS; Immerkaer's whole-plane mean averages the
-noise's std, which falls short of its RMS where the noise depends on the signal (Poisson):
-on FMD's confocal image the whole-plane estimate is 0.78x the true noise std and the blocks'
-RMS 0.94x, with Poisson noise at 4 photons 0.82x and 0.94x, with Gaussian noise both 1.02-1.04x
-(docs/training.md).  Underestimating sigma costs more than overestimating it: with Poisson
-noise at 4 photons, lambda_inv at 0.82x the true 2 sigma lost 1.2 dB, at 1.18x it gained 0.2.
+noise's std, which falls short of its RMS where the noise depends on the signal (Poisson).
+The blocks' RMS measured (benchmarks/noise_estimate.py, FMD and Set12, docs/quality.md): real
+FMD noise 0.94x the true std, Poisson noise at 4 photons 0.94-1.02x, Gaussian sigma 25-50
+1.00-1.04x.  Underestimating sigma costs more than overestimating it: on FMD at 4 photons
+(3 minutes, docs/training.md) lambda_inv 1 gave 22.1 dB, auto (1.59) 26.1, 2 26.0, 4 25.9.
 
 Immerkaer's estimator assumes white noise.  Noise correlated between neighbouring pixels
 (a detector's filter, demosaicing, a blur after acquisition) has little power at the highest
-frequencies, and the estimate falls far below the true level (to 0.4x for noise blurred by
-[1, 2, 1] / 4 along X, 0.27x for a Gaussian blur of 0.7 px).  :func:`correlation` detects it:
+frequencies, and the estimate falls far below the true level (0.42-0.57x for noise blurred by
+[1, 2, 1] / 4 along X, 0.28-0.36x for a Gaussian blur of 0.7 px).  :func:`correlation` detects it:
 for white noise, differences between pixels two apart spread as much as differences between
 neighbours; correlated noise makes the first larger.
 """
@@ -29,10 +29,10 @@ import numpy as np
 PLANES = 16  # YX planes read for the estimate
 BLOCK = 16  # side of the blocks whose noise levels are combined as a root mean square
 #: lag-2 / lag-1 spread of pixel differences above which noise counts as correlated. Over FMD
-#: and the 12 Set12 images (benchmarks/noise_estimate.py, docs/training.md): white Gaussian or
-#: Poisson noise 0.99-1.10 (medians 1.00-1.03; one textured Set12 image at sigma 10 of 255
-#: reaches 1.24), noise blurred by a Gaussian of 0.5 px 1.14-1.22, of 0.7 px 1.42-1.47, by
-#: [1, 2, 1] / 4 along X 1.31-1.58
+#: and the 12 Set12 images (benchmarks/noise_estimate.py, docs/quality.md): white Gaussian or
+#: Poisson noise 0.98-1.10 (medians 1.00-1.02; one textured Set12 image at sigma 10 of 255
+#: reaches 1.24), noise blurred by a Gaussian of 0.5 px 1.13-1.22, of 0.7 px 1.36-1.47, by
+#: [1, 2, 1] / 4 along X up to 1.58 along X
 CORRELATED = 1.12
 
 
