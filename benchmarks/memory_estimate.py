@@ -43,10 +43,8 @@ def child(spec: dict) -> dict:
     shape = (24, 2 * p, 2 * p) if dims == 3 else (4 * p, 4 * p)
     image = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     data = TrainingData.from_arrays([image], "ZYX" if dims == 3 else "YX")
-    config = TrainConfig(
-        preset=spec["preset"], dims=dims, batch_size=spec["batch"], patch_size=p, device=spec["device"], seed=0
-    )
-    trainer = Trainer(data, config)
+    config = TrainConfig(preset=spec["preset"], dims=dims, batch_size=spec["batch"], patch_size=p, seed=0)
+    trainer = Trainer(data, config, device=spec["device"])
     trainer.train(max_steps=1)
     device = torch.device(spec["device"])
     if device.type == "cuda":

@@ -41,6 +41,13 @@ def main(seconds: float = 40):
     widget.compare_button.clicked.emit()
     QApplication.processEvents()
     viewer.screenshot(str(OUT / "side_by_side.png"), canvas_only=False)
+    widget.compare_button.clicked.emit()  # back to one view
+    widget.quality.button.clicked.emit()
+    wait(lambda: "noisy cell_uncertainty" in viewer.layers and widget.quality.button.enabled)
+    for name in ("noisy cell_denoised", "noisy cell_residual_structure"):
+        viewer.layers[name].visible = False
+    QApplication.processEvents()
+    viewer.screenshot(str(OUT / "quality.png"), canvas_only=False)
     viewer.close()
 
 

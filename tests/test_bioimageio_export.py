@@ -97,7 +97,7 @@ def test_package_validates_and_passes_bioimageio_test_offline(package2d):
         summary = bioimageio.core.test_model(path)
     assert summary.status == "passed", _report(summary)
     passed = {d.name for d in summary.details if d.status == "passed"}
-    for weights in ("pytorch_state_dict", "torchscript"):
+    for weights in ("pytorch_state_dict", "torchscript", "onnx"):  # the testing extra has the onnx one
         assert f"Reproduce test outputs from test inputs ({weights})" in passed
         # several input sizes and batch sizes: the TorchScript module is not tied to one shape
         assert sum(weights in name and "inference for inputs" in name for name in passed) == 6
@@ -115,6 +115,7 @@ def test_package_describes_the_model(package2d, model2d):
         "noise2same_unet.py",
         "weights.pt",
         "weights_torchscript.pt",
+        "weights.onnx",
         "test_input.npy",
         "test_output.npy",
         "sample_input.tif",
@@ -134,6 +135,7 @@ def test_package_describes_the_model(package2d, model2d):
     arch = descr.weights.pytorch_state_dict.architecture
     assert arch.callable == "Noise2SameUNet" and arch.kwargs == {"dims": 2, "channels": 1, "base_width": 16}
     assert descr.weights.torchscript.parent == "pytorch_state_dict"
+    assert descr.weights.onnx.parent == "pytorch_state_dict" and descr.weights.onnx.opset_version >= 15
     readme = files["README.md"].decode()
     for text in (
         "Noise2Same: Optimizing A Self-Supervised Bound",

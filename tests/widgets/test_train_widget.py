@@ -169,6 +169,9 @@ def test_the_widget_shows_autos_choices_and_a_typed_batch_wins(make_napari_viewe
     assert widget._config().batch_size == 6
     widget.batch_auto.value = True
     assert widget._config().batch_size is None and widget.batch_size.value == 16
+    widget.device.value = "cpu"  # picked by the user
+    viewer.add_image(noisy_pair[1], name="another")  # napari resets every dock widget's choices
+    assert widget.device.choices == ("cpu",) and widget.device.value == "cpu"
 
 
 def test_a_bad_value_is_reported_before_training(make_napari_viewer, noisy_pair, qtbot, monkeypatch):

@@ -15,6 +15,7 @@ from ..engine.tiling import OVERLAP
 from ..errors import Noise2SameError
 from ..export import export_bioimageio
 from ..io import find_inputs
+from .device_choice import DeviceChoice
 from .dialogs import ask_save
 from .errors import report
 from .layers import layer_axes, result_kwargs, set_or_add
@@ -57,7 +58,7 @@ class PredictWidget(Container):
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
         self.overlap = SpinBox(label="tile overlap", value=OVERLAP, min=0, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
-        self.device = ComboBox(label="device", choices=[("auto (finding the devices…)", "auto")], value="auto")
+        self.device = DeviceChoice()
         self.denoise_button = PushButton(text="Denoise")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.export_button = PushButton(
@@ -122,10 +123,7 @@ class PredictWidget(Container):
     def _set_devices(self, devices) -> None:
         if not self._alive:
             return
-        keep = self.device.value if self.device.value != "auto" else None
-        self.device.choices = [(name, dev) for dev, name in devices]
-        values = [dev for dev, _ in devices]
-        self.device.value = keep if keep in values else values[0]
+        self.device.set_devices(devices)
 
     def _sources(self, _=None) -> list[str]:
         return [FROM_FILE, *SESSION.names()]

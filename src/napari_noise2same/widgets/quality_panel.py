@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from magicgui.widgets import Container, Label, PushButton
 from napari.utils.notifications import show_warning
+from qtpy.QtWidgets import QSizePolicy
 from superqt.utils import create_worker
 
 from ..text import number
@@ -56,6 +57,7 @@ class QualityPanel(Container):
         )
         self.text = Label(value="")
         self.text.native.setWordWrap(True)
+        self.text.native.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
         self.plot = AutocorrelationPlot()
         self.plot.setVisible(False)
         self.extend([self.button, self.text])
@@ -103,6 +105,8 @@ class QualityPanel(Container):
         set_or_add(self.viewer, structure, s)
         self.text.value = summary(found)
         self.text.tooltip = "\n".join(found.warnings)
+        label = self.text.native  # the whole report, however many lines it wraps to (the dock scrolls)
+        label.setMinimumHeight(label.heightForWidth(max(label.width(), 200)))
         acf = found.noise[0].autocorrelation if found.noise else {}
         self.plot.show_acf(acf)
         self.plot.setVisible(bool(acf))

@@ -7,6 +7,7 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label,
 from ..engine.config import AUTO, CPU_BATCH, METHODS, RANGES, REPLACEMENTS, TrainConfig
 from ..engine.geometry import PRESETS
 from ..engine.schedule import SCHEDULES
+from .device_choice import DeviceChoice
 
 DEFAULTS = TrainConfig()
 
@@ -89,12 +90,7 @@ class TrainSettings:
         )
         self.auto_choice = Label(value="")
         # the devices are known once torch has loaded (widgets/warmup.py): until then, "auto"
-        self.device = ComboBox(
-            label="device",
-            choices=[("auto (finding the devices…)", AUTO)],
-            value=AUTO,
-            tooltip="where to train: the best device is chosen when PyTorch has loaded",
-        )
+        self.device = DeviceChoice(tooltip="where to train: the best device is chosen when PyTorch has loaded")
         self.show_advanced = CheckBox(text="advanced settings", value=False)
         self.learning_rate = FloatSpinBox(
             label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=RANGES["learning_rate"].high, step=1e-4
@@ -124,10 +120,7 @@ class TrainSettings:
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         """(device, name) pairs, best first: the choices, the best selected (unless one was picked)."""
-        keep = self.device.value if self.device.value != AUTO else None
-        self.device.choices = [(name, dev) for dev, name in devices]
-        values = [dev for dev, _ in devices]
-        self.device.value = keep if keep in values else values[0]
+        self.device.set_devices(devices)
 
     def _config(self) -> TrainConfig:
         return TrainConfig(
