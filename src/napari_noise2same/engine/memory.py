@@ -3,9 +3,12 @@
 A training step holds the activations of two forward passes (x and x_J) for the backward
 pass, plus the weights, their gradients and Adam's two moments.  The activations per input
 pixel are counted once per network by running it on PyTorch's ``meta`` device (shapes only, no
-memory, no arithmetic).  Measured peaks on the CPU (docs/training.md: batch 64 of 128 x 128
-for ``tiny``, 32 of 128 x 128 for ``fast``, 16 of 64 x 64 for ``paper``, 8 of 16 x 64 x 64 in
-3D) were 1.5 to 1.9 times one pass's activations; the estimate takes 2.
+memory, no arithmetic).  The estimate takes two passes' worth.  Measured on the CPU
+(benchmarks/memory_estimate.py: the peak resident memory of a step above the warm state, in
+units of one pass's counted activations): ``tiny`` 2D 0.22 (batch 64 of 128 x 128), ``fast``
+2D 0.20 (32 of 128 x 128), ``paper`` 2D 0.89 (16 of 64 x 64), ``tiny`` 3D 0.06 (8 of
+16 x 64 x 64): the CPU keeps far less than every layer's output, so the estimate errs on the
+safe side, by 2x to 33x.  On a GPU it has not been measured.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 from ..errors import ConfigError
 from .unet import UNet, UNetConfig
 
-#: activations kept per step, in units of one forward pass's (measured 1.5-1.9 on the CPU)
+#: activations kept per step, in units of one forward pass's (a safe bound: 0.06-0.89 measured on the CPU)
 PASSES = 2.0
 #: share of the free memory a step may take (the rest: data, the GUI, other programs)
 SHARE = 0.6
