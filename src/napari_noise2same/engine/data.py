@@ -6,8 +6,8 @@ on bleaching time-lapses (12 frames falling to 10 % brightness, benchmarks/stack
 it gave +0.57 dB on average over one mean and std for the whole stack on FMD (+0.29 to +0.99
 per frame, the dimmest gaining most) and +2.08 dB on Set12 (+0.04 to +5.20; docs/training.md).
 Patches are read from the images as they are given (numpy, or lazy dask/zarr arrays that never
-load whole) and normalised when cut, one random patch of a random image each time, so memory holds the images
-at most, never all patches, never a float copy.  A strip at the end of the Y
+load whole) and normalised when cut, one random patch of a random image each time, so memory
+holds the images at most, never all patches, never a float copy.  A strip at the end of the Y
 axis (or whole samples, where there are several) is kept out for validation.
 """
 

@@ -19,8 +19,6 @@ through the model's runner.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .noise_model import analyse_plane, sigma_at
@@ -63,19 +61,14 @@ def tta_spread(model, image, axes: str, options: PredictOptions | None = None) -
 
 def noise_std_map(noisy: np.ndarray, denoised: np.ndarray, axes: str) -> np.ndarray:
     """The noise std expected at each denoised pixel, from each YX plane's own noise model."""
-    noisy = np.asarray(noisy, np.float64)
-    denoised = np.asarray(denoised, np.float64)
-    iy, ix = axes.index("Y"), axes.index("X")
-    others = [i for i in range(noisy.ndim) if i not in (iy, ix)]
-    out = np.empty(noisy.shape, np.float64)
-    for where in itertools.product(*(range(noisy.shape[i]) for i in others)):
-        index: list = [slice(None)] * noisy.ndim
-        for axis, i in zip(others, where, strict=True):
-            index[axis] = i
-        key = tuple(index)
-        plane = denoised[key]
-        out[key] = sigma_at(analyse_plane(noisy[key], plane), np.clip(plane, 0, None))
-    return out
+    yx = (axes.index("Y"), axes.index("X"))
+    noisy = np.moveaxis(np.asarray(noisy, np.float64), yx, (-2, -1))
+    denoised = np.moveaxis(np.asarray(denoised, np.float64), yx, (-2, -1))
+    planes = [
+        sigma_at(analyse_plane(n, d), np.clip(d, 0, None))
+        for n, d in zip(noisy.reshape(-1, *noisy.shape[-2:]), denoised.reshape(-1, *noisy.shape[-2:]), strict=True)
+    ]
+    return np.moveaxis(np.stack(planes).reshape(noisy.shape), (-2, -1), yx)
 
 
 def renoise_spread(
