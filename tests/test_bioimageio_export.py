@@ -234,6 +234,27 @@ def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
     assert descr.weights.pytorch_state_dict.architecture.kwargs["dims"] == 3
 
 
+def test_one_network_per_channel_exports_and_runs_from_torchscript(tmp_path):
+    """Independent channels (grouped convolutions) in a package: the architecture takes the
+    groups, and bioimage.io's pipeline reproduces the test output."""
+    model = random_model(dims=2, channels=2, independent=True)
+    model.summary = {"steps": 10, "lambda_inv": 2.0}
+    with offline():
+        path = export_bioimageio(model, tmp_path / "two.zip")
+        descr = load_description(path, perform_io_checks=True)
+        assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
+        with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
+            result = pipeline.predict_sample_without_blocking(
+                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True
+            )
+    files = _members(path)
+    x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
+    assert x.shape[:2] == (1, 2)
+    np.testing.assert_allclose(result.members["output"].data.to_numpy(), y, atol=1e-4 * float(x.std()), rtol=0)
+    assert descr.weights.pytorch_state_dict.architecture.kwargs["groups"] == 2
+    assert "one network per channel" in descr.config.bioimageio.architecture_description
+
+
 def test_sample_name_authors_and_pixel_sizes(model2d, tmp_path):
     """A user's time series: its first frame, centre-cropped to at most 256 px, is the test input."""
     rng = np.random.default_rng(5)

@@ -226,7 +226,7 @@ def test_resume_on_the_command_line(tmp_path, noisy_pair, capsys):
 def test_info_lists_what_the_model_is(tmp_path, model_file, capsys):
     assert main(["info", str(model_file)]) == 0
     out = capsys.readouterr().out
-    for field in ("2D U-Net", "1 channel(s)", "preset tiny", "axes YX", "method", "written by  napari-noise2same"):
+    for field in ("2D U-Net", "1 channel", "preset tiny", "axes YX", "method", "written by  napari-noise2same"):
         assert field in out
     assert main(["info", str(model_file), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["unet"]["dims"] == 2

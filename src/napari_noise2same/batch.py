@@ -38,6 +38,29 @@ def read_input(path, axes=None):
     return image
 
 
+def read_training_inputs(paths, axes=None, lazy: bool | None = None) -> list:
+    """The images of ``paths`` to train on (ImageFiles). ``lazy`` None: loaded into memory while
+    they fit in a share of the free memory together, the rest opened lazily; True: every TIFF
+    opened lazily (PNGs cannot be read in parts and are small).  Lazy TIFFs are read patch by
+    patch from the file, so a folder larger than memory trains in bounded memory."""
+    import numpy as np
+
+    from .engine.axes import check_axes
+    from .io import read_image
+    from .io.images import lazy_threshold_bytes
+
+    room = 0 if lazy else lazy_threshold_bytes()
+    images = []
+    for path in paths:
+        image = read_image(path, None, dask=False, room=room)
+        if axes:
+            image.axes = check_axes(axes, len(image.data.shape))
+        if isinstance(image.data, np.ndarray):
+            room -= image.data.nbytes
+        images.append(image)
+    return images
+
+
 def model_axes(model, image) -> str:
     """The image's axes as the model reads them: an unnamed stack axis is a 3D model's Z."""
     if model.dims == 3 and "Z" not in image.axes and "S" in image.axes:

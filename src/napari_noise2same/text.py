@@ -15,3 +15,11 @@ def number(value, missing: str = "n/a") -> str:
     if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}"
     return f"{value:.4g}"
+
+
+def channel_words(channels: int, groups: int = 1) -> str:
+    """A model's channels and how its networks see them: ``3 channels, one network each (independent)``."""
+    if channels == 1:
+        return "1 channel"
+    how = "one network each (independent)" if groups > 1 else "one network for all (joint)"
+    return f"{channels} channels, {how}"

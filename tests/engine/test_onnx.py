@@ -20,8 +20,14 @@ pytest.importorskip("onnxscript")
 def models():
     """Untrained models (non-trivial BatchNorm statistics) with their ONNX networks attached."""
     return {
-        key: random_model(dims=dims, channels=channels).with_onnx()
-        for key, (dims, channels) in {"2d": (2, 1), "3d": (3, 1), "rgb": (2, 3)}.items()
+        key: random_model(dims=dims, channels=channels, independent=independent).with_onnx()
+        for key, (dims, channels, independent) in {
+            "2d": (2, 1, False),
+            "3d": (3, 1, False),
+            "rgb": (2, 3, False),
+            "rgb-independent": (2, 3, True),
+            "3d-independent": (3, 2, True),
+        }.items()
     }
 
 
@@ -34,6 +40,8 @@ def models():
         ("3d", (19, 45, 38), "ZYX", PredictOptions()),
         ("3d", (40, 70, 66), "ZYX", PredictOptions(tile_size=(24, 48, 48), overlap=(12, 24, 24))),
         ("rgb", (3, 57, 83), "CYX", PredictOptions()),
+        ("rgb-independent", (3, 57, 83), "CYX", PredictOptions()),  # one network per channel
+        ("3d-independent", (2, 19, 45, 38), "CZYX", PredictOptions()),
     ],
 )
 def test_onnx_runtime_gives_torchs_output(models, key, shape, axes, options):

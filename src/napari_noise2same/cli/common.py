@@ -17,6 +17,14 @@ def read_inputs(inputs, axes):
     return [read_input(path, axes) for path in find_inputs(inputs)]
 
 
+def read_training_inputs(inputs, axes):
+    """The images to train on: in memory while they fit, read patch by patch from the files beyond."""
+    from ..batch import read_training_inputs as read
+    from ..io import find_inputs
+
+    return read(find_inputs(inputs), axes)
+
+
 def device(name):
     from ..engine.devices import resolve_device
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..text import number
+from ..text import channel_words, number
 
 
 def add_parser(sub) -> None:
@@ -45,16 +45,18 @@ def run(args) -> int:
         f"model       {args.model}{checkpoint}",
         (
             f"network     {u['dims']}D U-Net, base width {u['base_width']} (preset {t.get('preset', '?')}), "
-            f"{u['in_channels']} channel(s){chosen}"
+            f"{channel_words(u['in_channels'], u.get('groups', 1))}{chosen}"
         ),
         f"trained on  axes {meta.get('axes')}, shapes {s.get('trained_on')}",
+        f"validation  {_validation_text(t, s)}",
         (
             f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, "
             f"{t.get('replacement')} replacement"
         ),
         (
             f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
-            f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({schedule})"
+            f"{s.get('patch_size')}, learning rate {t.get('learning_rate')} ({schedule}), "
+            f"{'rotations and flips' if t.get('augment', True) else 'no augmentation'}"
         ),
         f"normalised  {'each frame by its own mean and std' if per_frame else 'by the whole image'}",
         f"ONNX        {'the network is in the file too (noise2same predict --engine onnx)' if onnx else 'no'}",
@@ -67,6 +69,13 @@ def run(args) -> int:
     ]
     print("\n".join(lines))
     return 0
+
+
+def _validation_text(config: dict, summary: dict) -> str:
+    if summary.get("validated_on"):
+        return f"separate images, shapes {summary['validated_on']}"
+    fraction = config.get("val_fraction")
+    return f"{fraction:.0%} held out of the training images" if fraction else "none"
 
 
 def _lambda_text(config: dict, summary: dict) -> str:

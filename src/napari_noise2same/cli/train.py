@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import Noise2SameError
-from .common import DEVICE_HELP, check_writable, read_inputs
+from .common import DEVICE_HELP, check_writable, read_training_inputs
 
 #: options that default to the resumed model's settings (or TrainConfig's for a new model)
 CONFIG_OPTIONS = (
@@ -22,11 +22,13 @@ CONFIG_OPTIONS = (
     "lr_schedule",
     "val_fraction",
     "stop_when_done",
+    "channel_mode",
+    "augment",
 )
 
 
 def add_parser(sub) -> None:
-    from ..engine.config import CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, METHODS, REPLACEMENTS, TrainConfig
+    from ..engine.config import CHANNEL_MODES, CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, METHODS, REPLACEMENTS, TrainConfig
     from ..engine.geometry import PRESETS
     from ..engine.schedule import SCHEDULES, describe
 
@@ -98,6 +100,26 @@ def add_parser(sub) -> None:
         f"{describe(d.lr_schedule, d.lr_halve_every).replace('%', '%%')}; step: the paper's; docs/training.md)",
     )
     t.add_argument("--val-fraction", type=float, help=f"fraction held out for validation (default {d.val_fraction:g})")
+    t.add_argument(
+        "--val",
+        nargs="+",
+        metavar="VAL",
+        help="validation images (files, folders or globs, read like the inputs) in place of --val-fraction",
+    )
+    t.add_argument(
+        "--channels",
+        dest="channel_mode",
+        choices=CHANNEL_MODES,
+        help=f"several channels: one network sees all (joint, default {d.channel_mode}) or one network per "
+        "channel (independent)",
+    )
+    t.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random 90-degree rotations and flips of the patches (default on; --no-augment for data with a "
+        "preferred direction)",
+    )
     t.add_argument("--device", default="auto", help=DEVICE_HELP)
     t.add_argument(
         "--onnx",
@@ -123,7 +145,8 @@ def run(args) -> int:
     check_writable(Path(args.output))
     start = load_model(args.resume) if args.resume else None
     config = _config(args, start)
-    files = read_inputs(args.inputs, args.axes)
+    files = read_training_inputs(args.inputs, args.axes)
+    val_files = read_training_inputs(args.val, args.axes) if args.val else []
     data = TrainingData.from_arrays(
         [f.data for f in files],
         [f.axes for f in files],
@@ -131,6 +154,9 @@ def run(args) -> int:
         patch_size=config.patch_size,
         val_fraction=config.val_fraction,
         names=[str(f.path) for f in files],
+        val_arrays=[f.data for f in val_files],
+        val_axes=[f.axes for f in val_files],
+        val_names=[str(f.path) for f in val_files],
     )
     if start is not None and start.channels != data.channels:
         raise Noise2SameError(
@@ -141,9 +167,10 @@ def run(args) -> int:
     trainer = Trainer(data, config, axes=files[0].axes, device=args.device, model=start, budget=budget)
     what = f"fine-tuning {args.resume} ({trainer.steps_before} steps so far)" if start else "training"
     chosen = f" (auto: {'; '.join(trainer.auto['reasons'])})" if trainer.auto else ""
+    validation = f", validated on {len(val_files)} image(s)" if val_files else ""
     print(
-        f"{what}: a {config.dims}D '{trainer.config.preset}' model on {len(files)} image(s) on {trainer.device}, "
-        f"batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches{chosen}",
+        f"{what}: a {config.dims}D '{trainer.config.preset}' model on {len(files)} image(s){validation} on "
+        f"{trainer.device}, batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches{chosen}",
         file=sys.stderr,
     )
     for warning in trainer.warnings:
@@ -190,11 +217,14 @@ def _config(args, start):
 
     given = {k: getattr(args, k) for k in CONFIG_OPTIONS if getattr(args, k) is not None}
     if start is not None:
-        for key, have in (("dims", start.dims), ("preset", start.train_config.preset)):
+        fixed = (("dims", start.dims), ("preset", start.train_config.preset), ("channel_mode", start.channel_mode))
+        for key, have in fixed:
             if key in given and given[key] != have:
+                option = {"channel_mode": "channels"}.get(key, key)
                 raise Noise2SameError(
-                    f"{args.resume} is a {start.dims}D '{start.train_config.preset}' model; fine-tuning keeps its "
-                    f"network, so drop --{key} or train a new model (without --resume)"
+                    f"{args.resume} is a {start.dims}D '{start.train_config.preset}' model with "
+                    f"{start.channel_mode} channels; fine-tuning keeps its network, so drop --{option} or train a "
+                    "new model (without --resume)"
                 )
     base = start.train_config if start is not None else TrainConfig()
     return replace(base, **given, batch_size=args.batch_size, seed=args.seed)

@@ -67,6 +67,8 @@ def choose(
         record["preset"] = preset
         record["reasons"].append(why)
     width, dims = PRESETS[preset], config.dims
+    if config.channel_mode == "independent":
+        width *= channels  # one network per channel: as many activations as one that wide (a bound on memory)
     batch = config.batch_size
     if batch is not None:
         check_fits(dims, width, channels, batch, patch, device, free)

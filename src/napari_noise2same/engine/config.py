@@ -20,6 +20,8 @@ AUTO = "auto"
 #: the losses (engine/loss.py) and the replacements of J (engine/masking.py)
 METHODS = ("noise2same", "blindspot")
 REPLACEMENTS = ("gaussian", "donut")
+#: "joint": one network sees all channels; "independent": one network per channel (engine/unet.py's groups)
+CHANNEL_MODES = ("joint", "independent")
 #: the paper's batch on a GPU; on the CPU a smaller one trains more steps per minute
 GPU_BATCH = {2: 64, 3: 4}
 CPU_BATCH = {2: 16, 3: 2}
@@ -83,6 +85,8 @@ class TrainConfig:
     stop_when_done: bool = False  # end early (after a short decay) once the validation loss stops improving
     forward: str = "separate"  # "separate": two train-mode passes (official); "joint": one pass on [x, x_J]
     amp: bool = True  # mixed precision on CUDA
+    channel_mode: str = "joint"  # "independent": one network per channel, each trained on its channel alone
+    augment: bool = True  # random 90-degree rotations and flips in YX; off for data with a preferred direction
     seed: int | None = None
 
     def __post_init__(self):
@@ -92,6 +96,9 @@ class TrainConfig:
         _one_of("replacement", self.replacement, REPLACEMENTS)
         _one_of("learning-rate schedule", self.lr_schedule, SCHEDULES)
         _one_of("forward", self.forward, ("separate", "joint"))
+        _one_of("channel mode", self.channel_mode, CHANNEL_MODES)
+        if not isinstance(self.augment, bool):
+            raise ConfigError(f"augment must be true or false, not {self.augment!r}")
         _integer("patch size", self.patch_size, RANGES["patch_size"])
         if self.batch_size is not None:
             _integer("batch size", self.batch_size, RANGES["batch_size"])

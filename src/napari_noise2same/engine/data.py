@@ -8,7 +8,9 @@ per frame, the dimmest gaining most) and +2.08 dB on Set12 (+0.04 to +5.20; docs
 Patches are read from the images as they are given (numpy, or lazy dask/zarr arrays that never
 load whole) and normalised when cut, one random patch of a random image each time, so memory
 holds the images at most, never all patches, never a float copy.  A strip at the end of the Y
-axis (or whole samples, where there are several) is kept out for validation.
+axis (or whole samples, where there are several) is kept out for validation, unless separate
+validation images are given: then every training pixel trains and validation patches come
+from those images only.
 """
 
 from __future__ import annotations
@@ -65,6 +67,22 @@ class Source:
         return cls(array, layout, mean, std, image_mean, image_std)
 
 
+def _sources(arrays, axes, dims: int, names: list[str]) -> list[Source]:
+    axes_list = [axes] * len(arrays) if isinstance(axes, str) else list(axes)
+    return [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names, strict=True)]
+
+
+def _check_channels(sources: list[Source], val_sources: list[Source], names, val_names) -> None:
+    """One channel count for all training and validation images, or one message naming them."""
+    counts = [s.layout.channels for s in (*sources, *val_sources)]
+    if len(set(counts)) > 1:
+        named = ", ".join(f"{n} {c}" for n, c in zip([*names, *val_names], counts, strict=True))
+        raise ImageError(
+            f"the images have different channel counts ({named}); train one model per channel layout, "
+            "or check the axes (a C axis read as Z or T changes the count)"
+        )
+
+
 def pad_to_min(image: np.ndarray, minimum: int) -> np.ndarray:
     pads = [(0, 0), (0, 0)] + [(0, max(0, minimum - s)) for s in image.shape[2:]]
     return np.pad(image, pads, mode="symmetric") if any(p[1] for p in pads) else image
@@ -78,7 +96,12 @@ class TrainingData:
     dims: int
     patch_size: tuple[int, ...]
     train_regions: list[tuple[int, slice, slice]]  # (source, samples, Y rows)
-    val_regions: list[tuple[int, slice, slice]] = field(default_factory=list)
+    val_regions: list[tuple[int, slice, slice]] = field(default_factory=list)  # of val_sources when given
+    val_sources: list[Source] = field(default_factory=list)  # separate validation images, or none
+
+    @property
+    def _val_from(self) -> list[Source]:
+        return self.val_sources or self.sources
 
     @property
     def channels(self) -> int:
@@ -107,29 +130,39 @@ class TrainingData:
         patch_size: int | tuple[int, ...] = 64,
         val_fraction: float = 0.05,
         names: list[str] | None = None,
+        val_arrays: list | None = None,
+        val_axes: list[str] | str | None = None,
+        val_names: list[str] | None = None,
     ) -> TrainingData:
-        """``arrays``: numpy or lazy arrays with the given ``axes`` (one string, or one per array)."""
+        """``arrays``: numpy or lazy arrays with the given ``axes`` (one string, or one per array).
+        ``val_arrays`` (with ``val_axes``, the training axes if not given): validation images in
+        place of the held-out ``val_fraction``."""
         if not len(arrays):
             raise ImageError("no training images given")
-        axes_list = [axes] * len(arrays) if isinstance(axes, str) else list(axes)
         names = names or [f"image {i + 1}" for i in range(len(arrays))]
-        sources = [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names, strict=True)]
-        channels = {s.layout.channels for s in sources}
-        if len(channels) > 1:
-            raise ImageError(
-                f"training images have different channel counts {sorted(channels)}; train one model per channel layout"
-            )
-        return cls.from_sources(sources, dims, patch_size, val_fraction)
+        sources = _sources(arrays, axes, dims, names)
+        val_sources = []
+        if val_arrays:
+            val_names = val_names or [f"validation image {i + 1}" for i in range(len(val_arrays))]
+            val_sources = _sources(val_arrays, axes if val_axes is None else val_axes, dims, val_names)
+        _check_channels(sources, val_sources, names, val_names or [])
+        return cls.from_sources(sources, dims, patch_size, val_fraction, val_sources)
 
     @classmethod
-    def from_sources(cls, sources: list[Source], dims: int, patch_size, val_fraction: float) -> TrainingData:
+    def from_sources(
+        cls, sources: list[Source], dims: int, patch_size, val_fraction: float, val_sources: list[Source] | None = None
+    ) -> TrainingData:
         patch = fit_patch(patch_size, dims, [s.spatial for s in sources])
+        if val_sources:
+            train, _ = _split([s.shape for s in sources], patch, 0.0)
+            val = [(i, slice(0, s.samples), slice(0, s.spatial[-2])) for i, s in enumerate(val_sources)]
+            return cls(sources, dims, patch, train, val, list(val_sources))
         train, val = _split([s.shape for s in sources], patch, val_fraction)
         return cls(sources, dims, patch, train, val)
 
     def resampled(self, patch_size, val_fraction: float) -> TrainingData:
         """The same images with another patch size or validation split (nothing is read again)."""
-        return self.from_sources(self.sources, self.dims, patch_size, val_fraction)
+        return self.from_sources(self.sources, self.dims, patch_size, val_fraction, self.val_sources)
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, batch_size: int, rng: np.random.Generator, augment: bool = True) -> np.ndarray:
@@ -138,7 +171,7 @@ class TrainingData:
         batch = np.empty((batch_size, self.channels, *self.patch_size), dtype=np.float32)
         for b, r in enumerate(picks):
             i, samples, rows = self.train_regions[r]
-            patch = self._crop(i, samples, rows, self.patch_size, rng)
+            patch = self._crop(self.sources[i], samples, rows, self.patch_size, rng)
             batch[b] = _augment(patch, rng) if augment else patch
         return batch
 
@@ -148,15 +181,16 @@ class TrainingData:
             return None
         rng = np.random.default_rng(seed)
         size = list(self.patch_size)
+        if self.val_sources:  # no larger than the smallest validation image (they are stacked)
+            size = list(fit_patch(self.patch_size, self.dims, [s.spatial for s in self.val_sources]))
         out = []
         for _ in range(limit):
             i, samples, rows = self.val_regions[rng.integers(len(self.val_regions))]
-            size[-2] = min(self.patch_size[-2], _floor_multiple(rows.stop - rows.start))
-            out.append(self._crop(i, samples, rows, tuple(size), rng))
+            size[-2] = min(size[-2], _floor_multiple(rows.stop - rows.start))
+            out.append(self._crop(self._val_from[i], samples, rows, tuple(size), rng))
         return np.stack(out)
 
-    def _crop(self, i, samples, rows, size, rng) -> np.ndarray:
-        source = self.sources[i]
+    def _crop(self, source: Source, samples, rows, size, rng) -> np.ndarray:
         n = rng.integers(samples.start, samples.stop)
         starts = [rng.integers(0, s - p + 1) for s, p in zip(source.spatial, size, strict=False)]
         starts[-2] = rng.integers(rows.start, rows.stop - size[-2] + 1)

@@ -43,7 +43,13 @@ class Noise2SameModel:
 
     @property
     def base_width(self) -> int:
-        return self.unet_config.base_width
+        """Feature channels of the network's first level (all channels' networks together)."""
+        return self.unet_config.width
+
+    @property
+    def channel_mode(self) -> str:
+        """ "independent": one network per channel; "joint": one network sees all channels."""
+        return "independent" if self.unet_config.groups > 1 else "joint"
 
     @property
     def dims(self) -> int:

@@ -32,7 +32,7 @@ def export_onnx(net: UNet) -> bytes:
 def export_packaged_onnx(net: UNet) -> bytes:
     """The bioimage.io form of ``net`` (its own normalisation and padding) as ONNX bytes."""
     c = net.config
-    packaged = Noise2SameUNet(c.dims, c.in_channels, c.base_width)
+    packaged = Noise2SameUNet(c.dims, c.in_channels, c.base_width, c.groups)
     packaged.load_state_dict(_plain_copy(net).state_dict(), strict=True)
     return _export(packaged.eval(), multiple=1)
 

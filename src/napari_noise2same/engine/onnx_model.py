@@ -78,7 +78,7 @@ def load_onnx_model(path: str | os.PathLike) -> OnnxModel:
             meta.get("axes", "YX"),
             int(unet["dims"]),
             int(unet["in_channels"]),
-            int(unet["base_width"]),
+            int(unet["base_width"]) * int(unet.get("groups", 1)),  # all channels' networks (for tiling)
             contents.onnx,
             meta.get("normalization", {}),
             meta.get("summary", {}),

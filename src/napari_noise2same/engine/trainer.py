@@ -86,7 +86,7 @@ class Trainer:
                     f"{data.dims}D with {data.channels}; start a new model for this data"
                 )
             # fine-tuning: the network (a copy: the model it starts from stays as it was) defines the preset
-            config = replace(config, dims=model.dims, preset=model.train_config.preset)
+            config = replace(config, dims=model.dims, preset=model.train_config.preset, channel_mode=model.channel_mode)
         self.config, self.auto = choose(config, data.patch_size, data.channels, device, budget)
         self.data = data
         self.axes = axes
@@ -99,7 +99,8 @@ class Trainer:
             self.net = copy.deepcopy(model.net)
             self.resumed_from = {k: model.summary.get(k) for k in ("steps", "total_steps", "date", "final_loss")}
         else:
-            self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels))
+            independent = self.config.channel_mode == "independent"
+            self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels, independent))
             self.resumed_from = None
         self.memory_format = channels_last(data.dims)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
@@ -131,8 +132,14 @@ class Trainer:
         """Change settings between runs of the same model: loss, learning rate, schedule, batch
         and patch size, validation, device.  The network stays: its dims cannot change, and
         a preset other than "auto" must be the one it has."""
-        if config.dims != self.config.dims or config.preset not in (AUTO, self.config.preset):
-            raise ConfigError("the network's dims and preset are fixed once trained: start a new model to change them")
+        if (
+            config.dims != self.config.dims
+            or config.preset not in (AUTO, self.config.preset)
+            or config.channel_mode != self.config.channel_mode
+        ):
+            raise ConfigError(
+                "the network's dims, preset and channel mode are fixed once trained: start a new model to change them"
+            )
         config = replace(config, preset=self.config.preset)
         if device is not None and resolve_device(device) != self.device:
             self._use_device(resolve_device(device), int(self.rng.integers(2**62)))
@@ -156,6 +163,11 @@ class Trainer:
         self.generator.manual_seed(generator_seed)
         self.amp_dtype = _amp_dtype(device) if self.config.amp else None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+
+    @property
+    def _per_channel(self) -> bool:
+        """One network per channel: each channel's loss on its own (engine/loss.py)."""
+        return self.net.config.groups > 1
 
     @property
     def steps_before(self) -> int:
@@ -262,7 +274,7 @@ class Trainer:
 
     def _train_step(self) -> LossValues:
         cfg = self.config
-        batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng))
+        batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng, augment=cfg.augment))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         mask = stratified_mask(tuple(batch.shape), cfg.mask_percent, device=self.device, generator=self.generator)
         masked = apply_mask(batch, mask, cfg.replacement, cfg.mask_sigma, generator=self.generator)
@@ -278,7 +290,7 @@ class Trainer:
                 else:
                     out = self.net(batch).float()
                     out_masked = self.net(masked).float()
-                terms = noise2same_loss(batch, out, out_masked, mask, self.lambda_inv)
+                terms = noise2same_loss(batch, out, out_masked, mask, self.lambda_inv, self._per_channel)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms.total).backward()
         self.scaler.step(self.optimizer)
@@ -300,7 +312,7 @@ class Trainer:
         if cfg.method == "blindspot":
             value = blindspot_loss(x, out_masked, mask).total
         else:
-            value = noise2same_loss(x, self.net(x), out_masked, mask, self.lambda_inv).total
+            value = noise2same_loss(x, self.net(x), out_masked, mask, self.lambda_inv, self._per_channel).total
         self.net.train(was_training)
         return float(value)
 
@@ -328,6 +340,7 @@ class Trainer:
             "noise_correlated": self._correlated,
             "warnings": list(self.warnings),
             "trained_on": [list(shape) for shape in self.data.shapes],
+            "validated_on": [list(s.shape) for s in self.data.val_sources] or None,  # separate validation images
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "package_version": __version__,
         }

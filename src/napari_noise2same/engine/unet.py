@@ -6,6 +6,11 @@ stride-2 downsamplings by 2x2 convolutions, transposed-convolution upsampling,
 skip connections by concatenation, and a BN-ReLU-1x1 head with no global
 residual.  Lighter presets keep the same topology with fewer channels.
 
+``groups`` > 1 (one per channel) makes it that many independent networks side by side:
+every convolution is grouped, batch norm is per feature channel anyway, and skip connections
+are concatenated group by group, so channel ``g`` of the output depends on channel ``g`` of
+the input and on group ``g``'s weights only (``groups=1`` is the plain network, unchanged).
+
 This file, with ``geometry.py`` inlined in place of its import, is the network of every
 exported bioimage.io package (as ``noise2same_unet.py``, the architecture of its
 ``pytorch_state_dict`` weights, and scripted as its TorchScript weights), so it imports
@@ -27,12 +32,23 @@ class UNetConfig:
     in_channels: int = 1
     out_channels: int = 1
     base_width: int = PRESETS[DEFAULT_PRESET]
+    groups: int = 1  # independent networks side by side, one per channel when > 1
+
+    def __post_init__(self):
+        if self.groups < 1 or self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"{self.groups} groups do not divide {self.in_channels} channels")
 
     @classmethod
-    def from_preset(cls, preset: str, dims: int = 2, channels: int = 1) -> "UNetConfig":
+    def from_preset(cls, preset: str, dims: int = 2, channels: int = 1, independent: bool = False) -> "UNetConfig":
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        return cls(dims=dims, in_channels=channels, out_channels=channels, base_width=PRESETS[preset])
+        groups = channels if independent else 1
+        return cls(dims=dims, in_channels=channels, out_channels=channels, base_width=PRESETS[preset], groups=groups)
+
+    @property
+    def width(self) -> int:
+        """Feature channels of the first level, all groups together."""
+        return self.base_width * self.groups
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,15 +65,15 @@ def _layers(dims: int):
 class ResBlock(nn.Module):
     """Pre-activation residual block; a 1x1 projection when the width changes."""
 
-    def __init__(self, dims: int, c_in: int, c_out: int):
+    def __init__(self, dims: int, c_in: int, c_out: int, groups: int = 1):
         super().__init__()
         conv, _, norm = _layers(dims)
         self.norm1 = norm(c_in)
-        self.conv1 = conv(c_in, c_out, 3, padding=1, bias=False)
+        self.conv1 = conv(c_in, c_out, 3, padding=1, bias=False, groups=groups)
         self.norm2 = norm(c_out)
-        self.conv2 = conv(c_out, c_out, 3, padding=1, bias=False)
+        self.conv2 = conv(c_out, c_out, 3, padding=1, bias=False, groups=groups)
         self.projects = c_in != c_out
-        self.project = conv(c_in, c_out, 1, bias=False) if self.projects else nn.Identity()
+        self.project = conv(c_in, c_out, 1, bias=False, groups=groups) if self.projects else nn.Identity()
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,18 +89,19 @@ class UNet(nn.Module):
         super().__init__()
         self.config = config
         conv, convT, norm = _layers(config.dims)
-        w, d = config.base_width, config.dims
-        self.stem = conv(config.in_channels, w, 3, padding=1, bias=False)
-        self.enc1 = ResBlock(d, w, w)
-        self.down1 = conv(w, 2 * w, 2, stride=2)
-        self.enc2 = ResBlock(d, 2 * w, 2 * w)
-        self.down2 = conv(2 * w, 4 * w, 2, stride=2)
-        self.bottom = ResBlock(d, 4 * w, 4 * w)
-        self.up2 = convT(4 * w, 2 * w, 2, stride=2)
-        self.dec2 = ResBlock(d, 4 * w, 2 * w)
-        self.up1 = convT(2 * w, w, 2, stride=2)
-        self.dec1 = ResBlock(d, 2 * w, w)
-        self.head = nn.Sequential(norm(w), nn.ReLU(inplace=True), conv(w, config.out_channels, 1))
+        w, d, g = config.width, config.dims, config.groups
+        self.groups = g
+        self.stem = conv(config.in_channels, w, 3, padding=1, bias=False, groups=g)
+        self.enc1 = ResBlock(d, w, w, g)
+        self.down1 = conv(w, 2 * w, 2, stride=2, groups=g)
+        self.enc2 = ResBlock(d, 2 * w, 2 * w, g)
+        self.down2 = conv(2 * w, 4 * w, 2, stride=2, groups=g)
+        self.bottom = ResBlock(d, 4 * w, 4 * w, g)
+        self.up2 = convT(4 * w, 2 * w, 2, stride=2, groups=g)
+        self.dec2 = ResBlock(d, 4 * w, 2 * w, g)
+        self.up1 = convT(2 * w, w, 2, stride=2, groups=g)
+        self.dec1 = ResBlock(d, 2 * w, w, g)
+        self.head = nn.Sequential(norm(w), nn.ReLU(inplace=True), conv(w, config.out_channels, 1, groups=g))
         for up in (self.up1, self.up2):
             _init_as_nearest_upsampling(up)
 
@@ -96,9 +113,18 @@ class UNet(nn.Module):
         s1 = self.enc1(self.stem(x))
         s2 = self.enc2(self.down1(s1))
         h = self.bottom(self.down2(s2))
-        h = self.dec2(torch.cat([self.up2(h), s2], dim=1))
-        h = self.dec1(torch.cat([self.up1(h), s1], dim=1))
+        h = self.dec2(self._join(self.up2(h), s2))
+        h = self.dec1(self._join(self.up1(h), s1))
         return self.head(h)
+
+    def _join(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """The skip connection: ``a`` and ``b`` concatenated along channels, group by group."""
+        if self.groups == 1:
+            return torch.cat([a, b], dim=1)
+        n, g = a.size(0), self.groups
+        spatial = list(a.shape[2:])
+        joined = torch.cat([a.reshape([n, g, -1] + spatial), b.reshape([n, g, -1] + spatial)], dim=2)
+        return joined.reshape([n, -1] + spatial)
 
 
 class Noise2SameUNet(UNet):
@@ -109,14 +135,17 @@ class Noise2SameUNet(UNet):
     ``SIZE_MULTIPLE`` are mirrored at their end up to one (as numpy's "symmetric") and the
     output cropped back; the result is in the input's intensities.  Inputs are (batch,
     channel, [z,] y, x).  ``base_width``: 16, 32 and 96 for the presets tiny, fast and paper;
-    the state dict of the engine's :class:`UNet` of the same settings loads unchanged.
+    ``groups``: the channels for one network per channel; the state dict of the engine's
+    :class:`UNet` of the same settings loads unchanged.
     """
 
     spatial: list[int]
     multiple: int
 
-    def __init__(self, dims: int = 2, channels: int = 1, base_width: int = 16):
-        super().__init__(UNetConfig(dims=dims, in_channels=channels, out_channels=channels, base_width=base_width))
+    def __init__(self, dims: int = 2, channels: int = 1, base_width: int = 16, groups: int = 1):
+        super().__init__(
+            UNetConfig(dims=dims, in_channels=channels, out_channels=channels, base_width=base_width, groups=groups)
+        )
         self.spatial = list(range(2, 2 + dims))
         self.multiple = SIZE_MULTIPLE
 

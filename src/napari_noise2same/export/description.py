@@ -126,7 +126,9 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
             reproducibility_tolerance=[tolerance],
             architecture_type=f"{model.dims}D residual U-Net",
             architecture_description=(
-                f"two-level residual U-Net ({t.preset} preset, base width {model.unet_config.base_width}); "
+                f"two-level residual U-Net ({t.preset} preset, base width {model.unet_config.base_width}"
+                + (", one network per channel: grouped convolutions" if model.unet_config.groups > 1 else "")
+                + "); "
                 "the input is standardised per image and channel inside the network and the output mapped back"
             ),
             task="denoising",

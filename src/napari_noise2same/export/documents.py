@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.schedule import describe
-from ..text import number
+from ..text import channel_words, number
 from .description import CITATION, CITATION_DOI
 from .network import HALO
 from .samples import min_input_size
@@ -30,7 +30,7 @@ def readme(model, name: str, test_shape: tuple) -> str:
         )
     rows = [
         ("network", f"{model.dims}D residual U-Net, preset `{t.preset}` (base width {model.unet_config.base_width})"),
-        ("channels", str(model.channels)),
+        ("channels", channel_words(model.channels, model.unet_config.groups)),
         ("axes of the training data", f"`{model.axes}`"),
         ("training steps", number(steps)),
         ("batch size", number(s.get("batch_size", t.batch_size))),

@@ -42,7 +42,9 @@ def network_source() -> str:
 
 def network_kwargs(model) -> dict:
     """The keyword arguments of ``Noise2SameUNet`` for ``model`` (also written to ``rdf.yaml``)."""
-    return {"dims": model.dims, "channels": model.channels, "base_width": model.unet_config.base_width}
+    c = model.unet_config
+    kwargs = {"dims": model.dims, "channels": model.channels, "base_width": c.base_width}
+    return kwargs if c.groups == 1 else {**kwargs, "groups": c.groups}  # one network per channel
 
 
 def write_weights(model, folder: Path, onnx: bool):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 
 @dataclass
 class ImageFile:
-    data: np.ndarray  # or a dask array when opened lazily
+    data: Any  # numpy; when opened lazily a dask array, or a TiffPages zarr view (io/images.py)
     axes: str
     pixel_size: dict[str, float] = field(default_factory=dict)  # axis letter -> size in `unit`
     unit: str | None = None

@@ -76,9 +76,14 @@ def find_inputs(inputs: list[str]) -> list[Path]:
     return found
 
 
-def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
+def read_image(
+    path: str | os.PathLike, lazy: bool | None = None, *, dask: bool = True, room: int | None = None
+) -> ImageFile:
     """Read a TIFF, PNG, zarr array or OME-Zarr image. ``lazy``: True gives a dask array, None only
-    for TIFFs too big for memory (zarr is always lazy)."""
+    for TIFFs larger than ``room`` bytes (default: a share of the free memory); zarr is always lazy.
+    ``dask=False``: a lazy TIFF is tifffile's zarr view itself (:class:`TiffPages`), which reads a
+    region without dask's overhead (a batch of 16 patches of 64 x 64: 15-24 ms against 55-66 ms
+    through dask on this project's CPU), for training that reads small patches."""
     path = Path(path)
     if is_zarr(path):
         return read_zarr(path)
@@ -87,7 +92,7 @@ def read_image(path: str | os.PathLike, lazy: bool | None = None) -> ImageFile:
     suffix = path.suffix.lower()
     try:
         if suffix in TIFF_SUFFIXES:
-            return _read_tiff(path, lazy)
+            return _read_tiff(path, lazy, dask, room)
         if suffix == ".png":
             return _read_png(path)
     except ImageError as e:
@@ -122,15 +127,18 @@ def _read_png(path: Path) -> ImageFile:
     return ImageFile(data, axes, path=path, rgb=data.ndim == 3 and data.dtype == np.uint8)
 
 
-def _read_tiff(path: Path, lazy: bool | None) -> ImageFile:
+def _read_tiff(path: Path, lazy: bool | None, dask: bool = True, room: int | None = None) -> ImageFile:
     with TiffWarnings() as warnings, tifffile.TiffFile(path) as tif:
         index = pick_series(tif)
         check_complete(tif, index, path.stat().st_size, warnings.messages)
         series = tif.series[index]
         meta = read_metadata(tif, index)
         if lazy is None:
-            lazy = series.nbytes > lazy_threshold_bytes()
-        data = _lazy_array(tif, index) if lazy else series.asarray(level=0)
+            lazy = series.nbytes > (lazy_threshold_bytes() if room is None else room)
+        if lazy:
+            data = _lazy_array(tif, index) if dask else TiffPages(tif.filehandle.path, index)
+        else:
+            data = series.asarray(level=0)
     return ImageFile(
         data,
         meta.axes,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -22,16 +24,21 @@ class LossPlot(pg.PlotWidget):
         self.setLabel("left", "loss")
         self.setLogMode(y=True)
         self.showGrid(x=True, y=True, alpha=0.2)
-        # the legend is the title, so it never hides the curves
-        legend = [f"<span style='color:{c}'>&#9472; {n}</span>" for n, c in CURVES.values()]
-        legend.append(f"<span style='color:{VALIDATION}'>&#9679; validation</span>")
-        self.setTitle("&nbsp;&nbsp;".join(legend), size="8pt")
+        self.set_validation_label("validation")
         self._curves = {k: self.plot([], [], pen=pg.mkPen(c, width=1.5)) for k, (_, c) in CURVES.items()}
         self._val = self.plot([], [], pen=None, symbol="o", symbolSize=6, symbolBrush=VALIDATION)
         for curve in self._curves.values():  # long runs: draw what the pixels can show
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
         self._reset()
+
+    def set_validation_label(self, text: str) -> None:
+        """Name the validation points (which images they are measured on) in the legend."""
+        # the legend is the title, so it never hides the curves
+        legend = [f"<span style='color:{c}'>&#9472; {n}</span>" for n, c in CURVES.values()]
+        legend.append(f"<span style='color:{VALIDATION}'>&#9679; {html.escape(text)}</span>")
+        self.setTitle("&nbsp;&nbsp;".join(legend), size="8pt")
+        self.validation_label = text
 
     def set_history(self, history: list[dict]) -> None:
         """Show the trainer's per-step records; only records not seen before are smoothed.

@@ -1,4 +1,4 @@
-"""The "Train Noise2Same" widget: pick a layer, train in the background, watch it learn."""
+"""The "Train Noise2Same" widget: pick layers or a folder, train in the background, watch it learn."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import napari
-from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton, create_widget
+from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
@@ -23,13 +23,23 @@ from ..errors import Noise2SameError
 from ..text import number
 from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
-from .layers import add_residual, current_slice, layer_array, layer_axes, layer_pixel_size, toggle_side_by_side
+from .layers import (
+    add_residual,
+    current_slice,
+    layer_array,
+    layer_axes,
+    layer_pixel_size,
+    result_kwargs,
+    set_or_add,
+    toggle_side_by_side,
+)
 from .lifetime import on_closed
 from .loss_plot import LossPlot
 from .predict_job import denoise_layer_worker
 from .preview import LivePreview, denoise_plane
 from .quality_panel import QualityPanel
 from .session import SESSION
+from .train_inputs import Inputs, TrainInputs
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
 
@@ -61,35 +71,40 @@ class _Bridge(QObject):
 class _Key:
     """What a model is bound to: changing any of these starts a new model."""
 
-    layer_id: int
-    shape: tuple
-    axes: str
+    images: tuple  # the layers (id, shape, axes) or the folder's files
     dims: int
     preset: str
+    channel_mode: str
 
 
-class TrainWidget(TrainSettings, Container):
+class TrainWidget(TrainInputs, TrainSettings, Container):
     def __init__(self, viewer: napari.viewer.Viewer):
         super().__init__(labels=False)
         self.viewer = viewer
-        self.layer = create_widget(annotation=napari.layers.Image, label="image")
-        self.axes = LineEdit(label="axes", tooltip="axes over STCZYX: S/T samples, C channels, Z depth, Y X")
+        self.axes = LineEdit(label="axes")
+        self._build_inputs()
         self._build_settings()
         self.train_button = PushButton(text="Train")
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.save_button = PushButton(text="Save model…", enabled=False)
-        self.weights_button = PushButton(text="Load weights…", tooltip="fine-tune a saved model (.n2s) on this layer")
+        self.weights_button = PushButton(
+            text="Load weights…", tooltip="fine-tune a saved model (.n2s) on the chosen images"
+        )
         self.compare_button = PushButton(text="Side by side", enabled=False)
         self.residual_button = PushButton(text="Residual", enabled=False)
         self.progress = ProgressBar(value=0, max=1000)
-        self.status = Label(value="Pick an image layer and press Train.")
+        self.status = Label(value="Pick one or more image layers (or a folder) and press Train.")
         self.result = Label(value="")
         self.loss_plot = LossPlot()
         form = Container(labels=True)
         form.extend(
             [
-                self.layer,
+                self.source,
+                self.layers,
+                self.folder,
                 self.axes,
+                self.validation,
+                self.validation_file,
                 self.dims,
                 self.mask_percent,
                 self.lambda_inv,
@@ -143,8 +158,12 @@ class TrainWidget(TrainSettings, Container):
         self._predict_worker = None
         self._running = False  # from Train until the denoised layer is added (or a failure)
         self._alive = True  # False once the widget is closed: late signals are ignored
-        self._source_layer = None
+        self._source_layer = None  # the layer previewed (and compared, checked) of those trained on
+        self._inputs: Inputs | None = None  # what the model in progress trains on
+        self._denoise_queue: list = []  # the layers still to denoise after training
+        self._denoise_total = 0
         self._preview_index: tuple | None = None
+        self._preview_axes = ""
         self._live = LivePreview(viewer)
         self._last_update = self._last_preview = 0.0
         self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
@@ -153,7 +172,9 @@ class TrainWidget(TrainSettings, Container):
         self._bridge.preview.connect(self._on_preview)
         self._bridge.started.connect(self._on_started)
 
-        self.layer.changed.connect(self._layer_changed)
+        self.layers.changed.connect(self._layer_changed)
+        self.source.changed.connect(self._show_auto_choice)
+        viewer.layers.events.inserted.connect(self._choose_a_layer)
         self.dims.changed.connect(self._update_preview_index)
         self._showing_auto = False  # True while the form displays auto's batch (not the user typing)
         self.batch_size.changed.connect(self._batch_typed)
@@ -181,11 +202,14 @@ class TrainWidget(TrainSettings, Container):
         # device list and auto's choice appear when it is ready
         self._warmup = TorchWarmup(self._bridge.ready.emit)
         self._bridge.ready.connect(self._torch_ready)
-        self._layer_changed(self.layer.value)
+        self._source_changed(self.source.value)
+        self._choose_a_layer()
+        self._layer_changed()
         self._warmup.start()
 
     # -- settings ---------------------------------------------------------------------------
-    def _layer_changed(self, layer) -> None:
+    def _layer_changed(self, *_) -> None:
+        layer = self.layer.value
         if layer is None:
             return
         self.axes.value = layer_axes(layer)
@@ -210,6 +234,9 @@ class TrainWidget(TrainSettings, Container):
         """What auto will choose for the settings as they are (a value the user typed wins)."""
         if self.busy:
             return
+        if self.folder_mode:
+            self.auto_choice.value = "auto: the network and batch are chosen when training starts (files are read then)"
+            return
         if self.layer.value is None:
             self.auto_choice.value = ""
             return
@@ -223,8 +250,10 @@ class TrainWidget(TrainSettings, Container):
             config = self._config()
             if self.trainer is not None and self._key is not None and self._key.preset == config.preset:
                 config = replace(config, preset=self.trainer.config.preset)  # Train continues this network
-            spatial, channels = _data_shape(self.layer.value, self.axes.value, config.dims)
-            patch = fit_patch(config.patch_size, config.dims, [spatial])
+            inputs = self._gather()
+            shapes = [_data_shape(a, ax, config.dims) for a, ax in zip(inputs.arrays, inputs.axes, strict=True)]
+            patch = fit_patch(config.patch_size, config.dims, [spatial for spatial, _ in shapes])
+            channels = shapes[0][1]
             chosen, record = choose(config, patch, channels, resolve_device(self.device.value), self.budget)
         except Noise2SameError as e:  # a setting out of range: Train will say so
             self.auto_choice.value = f"⚠ {e}"
@@ -249,37 +278,47 @@ class TrainWidget(TrainSettings, Container):
             self.batch_auto.value = False
 
     def _update_preview_index(self, *_) -> None:
-        layer = self.layer.value
+        layer = self._preview_layer()
         if layer is not None:
             with contextlib.suppress(Noise2SameError, ValueError, IndexError):  # axes being edited: keep the last
                 self._preview_index = current_slice(
-                    layer, self.axes.value.upper(), self.dims.value, self.viewer.dims.current_step
+                    layer, self._axes_of(layer), self.dims.value, self.viewer.dims.current_step
                 )
+
+    def _preview_layer(self):
+        """The layer the live preview shows: the active one if it is trained on, else the first."""
+        if self.busy and self._source_layer is not None:
+            return self._source_layer
+        if self.folder_mode:
+            return None
+        chosen = list(self.layers.value or [])
+        active = self.viewer.layers.selection.active  # napari hands plugins proxies: compare by name
+        named = [layer for layer in chosen if active is not None and layer.name == active.name]
+        return named[0] if named else (chosen[0] if chosen else None)
+
+    def _axes_of(self, layer) -> str:
+        first = self.layer.value
+        typed = self.axes.value.strip().upper()
+        return self._layer_axes(layer, typed, first.data.ndim) if first is not None else typed
 
     # -- training ---------------------------------------------------------------------------
     def start_training(self) -> None:
         if self.busy:
             return
-        layer = self.layer.value
-        if layer is None:
-            show_warning("Pick an image layer to train on (open one with File > Open or File > Open Sample).")
-            return
         try:
+            inputs = self._gather()
             config = self._config()
-        except ValueError as e:
+        except (Noise2SameError, ValueError) as e:
             report(e, "Training")
             return
-        axes = self.axes.value.strip().upper()
-        key = _Key(id(layer), tuple(layer.data.shape), axes, config.dims, config.preset)
+        key = _Key(inputs.key, config.dims, config.preset, config.channel_mode)
         if self.trainer is not None and self._key != key:
             changed = [
-                n for n in ("layer_id", "shape", "axes", "dims", "preset") if getattr(self._key, n) != getattr(key, n)
+                {"images": "images or their axes", "channel_mode": "channel mode"}.get(n, n)
+                for n in ("images", "dims", "preset", "channel_mode")
+                if getattr(self._key, n) != getattr(key, n)
             ]
-            show_info(
-                f"Starting a new model: the "
-                f"{', '.join(c.replace('_id', '').replace('shape', 'image size') for c in changed)} "
-                "changed since the last training."
-            )
+            show_info(f"Starting a new model: the {', '.join(changed)} changed since the last training.")
             self.trainer, self.loss_history = None, []
         elif self.trainer is not None:
             # loss, optimiser, batch, patch and device may change between runs of the same model
@@ -288,15 +327,19 @@ class TrainWidget(TrainSettings, Container):
             except ValueError as e:
                 report(e, "Training")
                 return
-        self._key, self._source_layer = key, layer
-        self._live.prepare(layer)
+        self._key, self._inputs = key, inputs
+        preview = self._preview_layer()
+        self._source_layer = next((la for la in inputs.layers if preview is not None and la.name == preview.name), None)
+        self._preview_axes = self._axes_of(self._source_layer) if self._source_layer is not None else ""
+        self._update_preview_index()
+        if self._source_layer is not None:
+            self._live.prepare(self._source_layer)
         budget = self.budget
         self._budget = (budget.steps, budget.seconds)
-        self._set_running(True, "Preparing the data…")
+        self._set_running(True, "Reading the files…" if self.folder_mode else "Preparing the data…")
         self._worker = create_worker(
             self._train_job,
-            layer_array(layer),
-            axes,
+            inputs,
             config,
             self.device.value,
             budget,
@@ -307,41 +350,50 @@ class TrainWidget(TrainSettings, Container):
         self._worker.errored.connect(lambda e: self._failed(e, "Training"))
         self._worker.start()
 
-    def _train_job(self, data, axes, config, device, budget):
+    def _train_job(self, inputs: Inputs, config, device, budget):
         """Runs in the worker thread."""
         from ..engine import Trainer, TrainingData
         from ..engine.trainer import Checkpoint
 
         self._warmup.join()  # the imports of the background warm-up, finished before a first step
         if self.trainer is None:
+            inputs.load()
             training = TrainingData.from_arrays(
-                [data],
-                axes,
+                inputs.arrays,
+                inputs.axes,
                 dims=config.dims,
                 patch_size=config.patch_size,
                 val_fraction=config.val_fraction,
-                names=[self._source_layer.name],
+                names=inputs.names,
+                val_arrays=inputs.val_arrays,
+                val_axes=inputs.val_axes,
+                val_names=inputs.val_names,
             )
+            axes = inputs.axes[0]
             self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model, budget=budget)
         trainer = self.trainer
         self._bridge.started.emit(trainer)
         self._last_preview = time.monotonic()
+        layer, preview_axes = self._source_layer, self._preview_axes
+        data = layer_array(layer) if layer is not None else None
 
         def on_event(event):
             self._bridge.event.emit(event)
-            if time.monotonic() - self._last_preview >= PREVIEW_EVERY_S:
+            if data is not None and time.monotonic() - self._last_preview >= PREVIEW_EVERY_S:
                 self._last_preview = time.monotonic()
                 index = self._preview_index
                 if index is not None:
-                    self._bridge.preview.emit((index, denoise_plane(trainer, data, axes, index)))
+                    self._bridge.preview.emit((index, denoise_plane(trainer, data, preview_axes, index)))
 
         CHECKPOINT_FOLDER.mkdir(parents=True, exist_ok=True)
-        checkpoint = Checkpoint(
-            CHECKPOINT_FOLDER / f"{_file_name(self._source_layer.name)}.n2s", CHECKPOINT_MINUTES * 60
-        )
+        name = layer.name if layer is not None else (inputs.files[0].parent.name if inputs.files else "model")
+        checkpoint = Checkpoint(CHECKPOINT_FOLDER / f"{_file_name(name)}.n2s", CHECKPOINT_MINUTES * 60)
         trainer.train(max_steps=budget.steps, max_seconds=budget.seconds, on_event=on_event, checkpoint=checkpoint)
         model = trainer.to_model()
-        model.set_pixel_size(*layer_pixel_size(self._source_layer, axes))
+        if inputs.layers:
+            model.set_pixel_size(*layer_pixel_size(inputs.layers[0], inputs.axes[0]))
+        elif inputs.pixel_size is not None:
+            model.set_pixel_size(*inputs.pixel_size)
         return model
 
     def _on_event(self, event) -> None:
@@ -366,10 +418,21 @@ class TrainWidget(TrainSettings, Container):
         done_note = " · learning has levelled off: finishing" if event.finishing else ""
         self.status.value = (
             f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}{done_note}\n"
+            f"{self._training_words()}\n"
             f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
             f"+ λ × invariance {event.invariance:.4f}"
         )
         self.loss_plot.set_history(self.loss_history)
+
+    def _training_words(self) -> str:
+        """On what the model trains and which layer the preview shows, in words."""
+        inputs = self._inputs
+        if inputs is None:
+            return ""
+        if inputs.files:
+            return f"on {inputs.describe()} · no live preview (nothing is added to the viewer)"
+        preview = f" · preview: {self._source_layer.name}" if self._live.name else " · no preview (too large)"
+        return f"on {inputs.describe()}{preview}"
 
     def _on_started(self, trainer) -> None:
         """Training has begun: show what auto chose, and where checkpoints go."""
@@ -377,6 +440,12 @@ class TrainWidget(TrainSettings, Container):
             return
         c = trainer.config
         self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
+        inputs = self._inputs
+        if inputs is not None and inputs.val_names:
+            self.loss_plot.set_validation_label(f"validation: {Path(inputs.val_names[0]).name}")
+        else:
+            held_out = bool(trainer.data.val_regions)
+            self.loss_plot.set_validation_label("validation (held-out strips)" if held_out else "no validation")
         self.auto_choice.tooltip = (
             (self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
             f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}"
@@ -394,8 +463,8 @@ class TrainWidget(TrainSettings, Container):
         self.model = model
         self.loss_history = self.trainer.history
         self.loss_plot.set_history(self.loss_history)
-        layer = self._source_layer
-        SESSION.add(layer.name, model)
+        inputs = self._inputs
+        SESSION.add(self._source_layer.name if self._source_layer is not None else inputs.files[0].parent.name, model)
         s = model.summary
         self.result.value = (
             f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
@@ -405,8 +474,26 @@ class TrainWidget(TrainSettings, Container):
         )
         self.result.tooltip = D_EXPLAINED
         self.save_button.enabled = True
-        self.status.value = "Denoising the whole layer…"
-        self._predict_worker = denoise_layer_worker(model, layer, self.axes.value.upper(), self._predict_progress)
+        if inputs.files:  # a folder: the user applies the model (Save, or the Denoise widget)
+            self._set_running(
+                False,
+                f"Done: trained on {inputs.describe()}. Save the model, or denoise files or layers with "
+                "'Denoise with Noise2Same' (the model is in its list).",
+                finished=True,
+            )
+            return
+        self._denoise_queue = list(zip(inputs.layers, inputs.axes, strict=True))
+        self._denoise_total = len(self._denoise_queue)
+        self._denoise_next()
+
+    def _denoise_next(self) -> None:
+        """Denoise the next trained-on layer into its ``<name>_denoised`` (the previewed one first)."""
+        self._denoise_queue.sort(key=lambda item: item[0] is not self._source_layer)
+        layer, axes = self._denoise_queue[0]
+        done = self._denoise_total - len(self._denoise_queue)
+        counted = f" {done + 1} of {self._denoise_total}" if self._denoise_total > 1 else ""
+        self.status.value = f"Denoising{counted}: {layer.name}…"
+        self._predict_worker = denoise_layer_worker(self.model, layer, axes, self._predict_progress)
         self._predict_worker.returned.connect(self._denoised)
         self._predict_worker.errored.connect(lambda e: self._failed(e, "Denoising"))
         self._predict_worker.start()
@@ -425,19 +512,28 @@ class TrainWidget(TrainSettings, Container):
         )
 
     def _predict_progress(self, done: int, total: int) -> None:
+        """Progress over all the layers to denoise, each counted as one."""
         if not self._alive:
             return
-        self.progress.value = int(1000 * done / max(total, 1))
+        images = max(getattr(self, "_denoise_total", 1), 1)
+        finished = images - len(self._denoise_queue)
+        self.progress.value = int(1000 * (finished + done / max(total, 1)) / images)
 
     def _denoised(self, denoised) -> None:
         if not self._alive:
             return
-        layer = self._source_layer
-        self._live.finish(layer, denoised)
-        self.compare_button.enabled = self.residual_button.enabled = True
-        self._set_running(
-            False, f"Done: added {layer.name}_denoised. Train again to continue from these weights.", finished=True
-        )
+        layer, _ = self._denoise_queue.pop(0)
+        if layer is self._source_layer:
+            self._live.finish(layer, denoised)
+            self.compare_button.enabled = self.residual_button.enabled = True
+        else:
+            set_or_add(self.viewer, denoised, result_kwargs(layer, f"{layer.name}_denoised"))
+        if self._denoise_queue:
+            self._denoise_next()
+            return
+        names = [f"{layer.name}_denoised" for layer in self._inputs.layers]
+        added = names[0] if len(names) == 1 else f"{len(names)} layers ({', '.join(names)})"
+        self._set_running(False, f"Done: added {added}. Train again to continue from these weights.", finished=True)
 
     # -- controls ---------------------------------------------------------------------------
     @property
@@ -460,11 +556,16 @@ class TrainWidget(TrainSettings, Container):
         self.train_button.enabled = not running
         self.stop_button.enabled = running
         for w in (
-            self.layer,
+            self.source,
+            self.layers,
+            self.folder,
+            self.validation,
+            self.validation_file,
             self.axes,
             self.dims,
             self.preset,
             self.device,
+            self.channel_mode,
             self.patch_size,
             self.batch_size,
             self.batch_auto,
@@ -554,17 +655,18 @@ class TrainWidget(TrainSettings, Container):
         self.viewer.dims.events.current_step.disconnect(self._update_preview_index)
         if self.trainer is not None:
             self.trainer.request_stop()
+        self.viewer.layers.events.inserted.disconnect(self._choose_a_layer)
         for worker in (self._worker, self._predict_worker):
             if worker is not None and worker.is_running:
                 worker.quit()
 
 
-def _data_shape(layer, axes: str, dims: int) -> tuple[tuple[int, ...], int]:
-    """(patch, channels) training will use on ``layer`` with the settings' patch size."""
+def _data_shape(array, axes: str, dims: int) -> tuple[tuple[int, ...], int]:
+    """(spatial shape, channels) of a training image with ``axes``."""
     from ..engine.arrays import spatial_shape
     from ..engine.axes import make_layout
 
-    layout = make_layout(tuple(layer.data.shape), axes.strip().upper(), dims)
+    layout = make_layout(tuple(array.shape), axes.strip().upper(), dims)
     return spatial_shape(layout), layout.channels
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, SpinBox
 
-from ..engine.config import AUTO, CPU_BATCH, METHODS, RANGES, REPLACEMENTS, TrainConfig
+from ..engine.config import AUTO, CHANNEL_MODES, CPU_BATCH, METHODS, RANGES, REPLACEMENTS, TrainConfig
 from ..engine.geometry import PRESETS
 from ..engine.schedule import SCHEDULES
 from .device_choice import DeviceChoice
 
 DEFAULTS = TrainConfig()
+CHANNEL_WORDS = {"joint": "joint: one network for all", "independent": "independent: one network each"}
 
 
 class TrainSettings:
@@ -112,10 +113,31 @@ class TrainSettings:
             max=RANGES["val_fraction"].high - 0.05,
             step=0.05,
         )
+        self.channel_mode = ComboBox(
+            label="channels",
+            choices=[(CHANNEL_WORDS[m], m) for m in CHANNEL_MODES],
+            value=DEFAULTS.channel_mode,
+            tooltip="images with several channels: one network sees them all (joint), or one network per "
+            "channel, each trained on its channel alone (independent: for unrelated stains)",
+        )
+        self.augment = CheckBox(
+            text="rotate and flip patches",
+            value=DEFAULTS.augment,
+            tooltip="random 90-degree rotations and flips; turn off for data with a preferred direction",
+        )
         # filled after construction: magicgui aligns the label column only then
         self.advanced = Container(labels=True, visible=False)
         self.advanced.extend(
-            [self.learning_rate, self.lr_schedule, self.replacement, self.method, self.seed, self.val_fraction]
+            [
+                self.channel_mode,
+                self.augment,
+                self.learning_rate,
+                self.lr_schedule,
+                self.replacement,
+                self.method,
+                self.seed,
+                self.val_fraction,
+            ]
         )
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
@@ -136,6 +158,8 @@ class TrainSettings:
             lr_schedule=self.lr_schedule.value,
             val_fraction=self.val_fraction.value,
             stop_when_done=self.stop_when_done.value,
+            channel_mode=self.channel_mode.value,
+            augment=self.augment.value,
             seed=None if self.seed.value < 0 else self.seed.value,
         )
 
@@ -144,6 +168,7 @@ class TrainSettings:
         self.dims.value, self.preset.value = t.dims, t.preset
         self.mask_percent.value, self.replacement.value, self.method.value = t.mask_percent, t.replacement, t.method
         self.lr_schedule.value = t.lr_schedule
+        self.channel_mode.value, self.augment.value = t.channel_mode, t.augment
         self.lambda_auto.value = t.lambda_inv == "auto"
         if t.lambda_inv != "auto":
             self.lambda_inv.value = float(t.lambda_inv)
