@@ -97,6 +97,8 @@ class TrainInputs:
             tooltip="one model for all the chosen layers (shapes may differ, channels must match); "
             "ctrl- or shift-click to choose several",
         )
+        row = self.layers.native.fontMetrics().lineSpacing() + 6  # a list row: text and napari's padding
+        self.layers.native.setMinimumHeight(int(4.5 * row))  # four names in view, not two
         self.layer = SingleLayer(self.layers)
         self.folder = FileEdit(label="folder", mode="d", visible=False)
         self.validation = ComboBox(
@@ -115,7 +117,12 @@ class TrainInputs:
         self.source.changed.connect(self._source_changed)
 
     def _image_layers(self, _=None) -> list:
-        return [layer for layer in self.viewer.layers if isinstance(layer, napari.layers.Image)]
+        """The image layers to choose from, without the live previews this widget draws into."""
+        return [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, napari.layers.Image) and not layer.name.endswith("_preview")
+        ]
 
     def _validation_choices(self, _=None) -> list:
         return [("a held-out strip of each image", None)] + [(layer.name, layer) for layer in self._image_layers()]
