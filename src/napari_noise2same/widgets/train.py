@@ -608,10 +608,14 @@ class TrainWidget(TrainInputs, TrainSettings, Container):
     def _quality_source(self):
         """(model, noisy layer, denoised layer, axes) for the Quality button, or why not."""
         layer = self._source_layer
+        if self.model is not None and layer is None and not self.busy:  # trained on a folder
+            return (
+                "The model was trained on a folder: denoise a layer with 'Denoise with Noise2Same' and check it there."
+            )
         name = f"{layer.name}_denoised" if layer is not None else None
         if self.model is None or name not in self.viewer.layers or self.busy:
             return "Train first: the quality check looks at the denoised layer."
-        return self.model, layer, self.viewer.layers[name], self.axes.value.upper()
+        return self.model, layer, self.viewer.layers[name], self._preview_axes
 
     def add_residual(self) -> None:
         layer = self._source_layer
