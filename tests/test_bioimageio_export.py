@@ -211,19 +211,26 @@ def test_architecture_and_torchscript_run_without_our_package(package2d, tmp_pat
     assert r["other_shape"] == [1, 1, 61, 93] and r["other_size"] <= 3 * r["tol"]
 
 
+def _export_and_run(model, target):
+    """Export ``model``, check the package validates, and run its test input through bioimage.io's
+    prediction pipeline (TorchScript weights) as test_model does: (path, description, result)."""
+    path = export_bioimageio(model, target)
+    descr = load_description(path, perform_io_checks=True)
+    assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
+    with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
+        result = pipeline.predict_sample_without_blocking(
+            get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True
+        )
+    return path, descr, result
+
+
 def test_3d_model_exports_with_a_synthetic_volume(tmp_path):
     """A 3D package validates, and bioimage.io's pipeline (as test_model runs it; the full
     test_model of a 3D package takes 15 s here) reproduces its test output from TorchScript."""
     model = random_model(dims=3)
     model.summary = {"steps": 10, "lambda_inv": 2.0}
     with offline() as attempts:
-        path = export_bioimageio(model, tmp_path / "volume.zip")
-        descr = load_description(path, perform_io_checks=True)
-        assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
-        with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
-            result = pipeline.predict_sample_without_blocking(
-                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True
-            )
+        path, descr, result = _export_and_run(model, tmp_path / "volume.zip")
     assert attempts == []
     files = _members(path)
     x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
@@ -240,13 +247,7 @@ def test_one_network_per_channel_exports_and_runs_from_torchscript(tmp_path):
     model = random_model(dims=2, channels=2, independent=True)
     model.summary = {"steps": 10, "lambda_inv": 2.0}
     with offline():
-        path = export_bioimageio(model, tmp_path / "two.zip")
-        descr = load_description(path, perform_io_checks=True)
-        assert isinstance(descr, ModelDescr) and descr.validation_summary.status == "valid-format"
-        with create_prediction_pipeline(descr, weight_format="torchscript") as pipeline:
-            result = pipeline.predict_sample_without_blocking(
-                get_test_input_sample(descr), skip_input_padding=True, skip_output_cropping=True
-            )
+        path, descr, result = _export_and_run(model, tmp_path / "two.zip")
     files = _members(path)
     x, y = _npy(files["test_input.npy"]), _npy(files["test_output.npy"])
     assert x.shape[:2] == (1, 2)

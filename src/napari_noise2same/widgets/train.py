@@ -21,17 +21,14 @@ from ..engine.config import Budget
 from ..engine.data import fit_patch
 from ..errors import Noise2SameError
 from ..text import number
-from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
 from .layers import (
-    add_residual,
     current_slice,
     layer_array,
     layer_axes,
     layer_pixel_size,
     result_kwargs,
     set_or_add,
-    toggle_side_by_side,
 )
 from .lifetime import on_closed
 from .loss_plot import LossPlot
@@ -40,6 +37,7 @@ from .preview import LivePreview, denoise_plane
 from .quality_panel import QualityPanel
 from .session import SESSION
 from .train_inputs import Inputs, TrainInputs
+from .train_results import TrainResults
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
 
@@ -77,7 +75,7 @@ class _Key:
     channel_mode: str
 
 
-class TrainWidget(TrainInputs, TrainSettings, Container):
+class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
     def __init__(self, viewer: napari.viewer.Viewer):
         super().__init__(labels=False)
         self.viewer = viewer
@@ -578,80 +576,6 @@ class TrainWidget(TrainInputs, TrainSettings, Container):
             self.progress.value = self.progress.max if finished else 0
             self.progress.visible = finished
         self.status.value = message
-
-    def save_model(self, path) -> None:
-        if self.model is None:
-            show_warning("Train a model first.")
-            return
-        try:
-            self.model.save(path)
-        except (Noise2SameError, OSError) as e:
-            report(e, "Saving")
-            return
-        show_info(f"Saved {path}")
-
-    def _save_dialog(self) -> None:
-        name = f"{self._source_layer.name if self._source_layer else 'model'}.n2s"
-        path = ask_save(self.native, "Save Noise2Same model", name, ".n2s", MODEL_FILTER)
-        if path:
-            self.save_model(path)
-
-    def toggle_compare(self) -> None:
-        layer = self._source_layer
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if name not in self.viewer.layers:
-            show_warning("There is no denoised layer to compare yet: train first.")
-            return
-        on = toggle_side_by_side(self.viewer, layer, self.viewer.layers[name])
-        self.compare_button.text = "Back to overlay" if on else "Side by side"
-
-    def _quality_source(self):
-        """(model, noisy layer, denoised layer, axes) for the Quality button, or why not."""
-        layer = self._source_layer
-        if self.model is not None and layer is None and not self.busy:  # trained on a folder
-            return (
-                "The model was trained on a folder: denoise a layer with 'Denoise with Noise2Same' and check it there."
-            )
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if self.model is None or name not in self.viewer.layers or self.busy:
-            return "Train first: the quality check looks at the denoised layer."
-        return self.model, layer, self.viewer.layers[name], self._preview_axes
-
-    def add_residual(self) -> None:
-        layer = self._source_layer
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if name not in self.viewer.layers:
-            show_warning("There is no denoised layer yet: train first.")
-            return
-        add_residual(self.viewer, layer, self.viewer.layers[name])
-
-    # -- starting from saved weights ------------------------------------------------------------
-    def _weights_clicked(self) -> None:
-        if self.start_model is not None:
-            self.use_weights(None)
-            return
-        path = ask_open(self.native, "Continue from a Noise2Same model")
-        if path:
-            self.load_weights(path)
-
-    def load_weights(self, path) -> None:
-        """Fine-tune: the next Train starts from this model's weights (and its network and settings)."""
-        try:
-            from ..engine import load_model
-
-            self.use_weights(load_model(path), Path(path).name)
-        except (Noise2SameError, OSError) as e:
-            report(e, "Loading the model")
-
-    def use_weights(self, model: Noise2SameModel | None, name: str = "") -> None:
-        self.start_model, self.trainer, self.loss_history = model, None, []
-        self.weights_button.text = "Forget weights" if model is not None else "Load weights…"
-        if model is None:
-            self.status.value = "Train starts a new model."
-            return
-        self._show_config(model.train_config)
-        steps = model.summary.get("total_steps") or model.summary.get("steps")
-        self.status.value = f"Train continues from {name} ({model.dims}D, {model.train_config.preset}, {steps} steps)."
 
     def _shutdown(self, *_) -> None:
         """The widget was closed (or napari quits): stop the workers, ignore their late signals."""
