@@ -97,6 +97,17 @@ def test_mismatched_channel_counts_are_refused_with_one_message():
         TrainingData.from_arrays([_noisy((32, 32), 0, 2)], "CYX", val_arrays=[_noisy((32, 32), 1)], val_axes="YX")
 
 
+def test_channel_counts_are_checked_before_any_pixel_is_read(monkeypatch):
+    import napari_noise2same.engine.data as data_module
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("statistics were computed before the channel check")
+
+    monkeypatch.setattr(data_module, "frame_stats", no_reading)
+    with pytest.raises(ImageError, match="different channel counts"):
+        TrainingData.from_arrays([_noisy((32, 32), 0, 2), _noisy((32, 32), 1, 3)], "CYX")
+
+
 @pytest.mark.parametrize("augment", [True, False])
 def test_the_augmentation_switch_reaches_the_sampler(augment, monkeypatch):
     data = TrainingData.from_arrays([_noisy((64, 64), 0)], "YX", patch_size=32)

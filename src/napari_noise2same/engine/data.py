@@ -67,16 +67,16 @@ class Source:
         return cls(array, layout, mean, std, image_mean, image_std)
 
 
-def _sources(arrays, axes, dims: int, names: list[str]) -> list[Source]:
-    axes_list = [axes] * len(arrays) if isinstance(axes, str) else list(axes)
-    return [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names, strict=True)]
+def _axes_list(arrays, axes) -> list[str]:
+    return [axes] * len(arrays) if isinstance(axes, str) else list(axes)
 
 
-def _check_channels(sources: list[Source], val_sources: list[Source], names, val_names) -> None:
-    """One channel count for all training and validation images, or one message naming them."""
-    counts = [s.layout.channels for s in (*sources, *val_sources)]
+def _check_channels(arrays, axes: list[str], dims: int, names: list[str]) -> None:
+    """One channel count for all training and validation images (from their shapes and axes,
+    before any pixel is read), or one message naming each image's count."""
+    counts = [make_layout(tuple(np.shape(a)), ax, dims).channels for a, ax in zip(arrays, axes, strict=True)]
     if len(set(counts)) > 1:
-        named = ", ".join(f"{n} {c}" for n, c in zip([*names, *val_names], counts, strict=True))
+        named = ", ".join(f"{n} {c}" for n, c in zip(names, counts, strict=True))
         raise ImageError(
             f"the images have different channel counts ({named}); train one model per channel layout, "
             "or check the axes (a C axis read as Z or T changes the count)"
@@ -140,12 +140,15 @@ class TrainingData:
         if not len(arrays):
             raise ImageError("no training images given")
         names = names or [f"image {i + 1}" for i in range(len(arrays))]
-        sources = _sources(arrays, axes, dims, names)
-        val_sources = []
-        if val_arrays:
-            val_names = val_names or [f"validation image {i + 1}" for i in range(len(val_arrays))]
-            val_sources = _sources(val_arrays, axes if val_axes is None else val_axes, dims, val_names)
-        _check_channels(sources, val_sources, names, val_names or [])
+        axes_list = _axes_list(arrays, axes)
+        val_arrays = list(val_arrays or [])
+        val_names = val_names or [f"validation image {i + 1}" for i in range(len(val_arrays))]
+        val_axes_list = _axes_list(val_arrays, axes_list[0] if val_axes is None else val_axes)
+        _check_channels([*arrays, *val_arrays], [*axes_list, *val_axes_list], dims, [*names, *val_names])
+        sources = [Source.from_array(a, ax, dims, n) for a, ax, n in zip(arrays, axes_list, names, strict=True)]
+        val_sources = [
+            Source.from_array(a, ax, dims, n) for a, ax, n in zip(val_arrays, val_axes_list, val_names, strict=True)
+        ]
         return cls.from_sources(sources, dims, patch_size, val_fraction, val_sources)
 
     @classmethod
