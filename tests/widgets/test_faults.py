@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import napari_noise2same.widgets.train as train_module
+import napari_noise2same.widgets.train_results as train_results
 from napari_noise2same.engine import PredictOptions, Trainer
 from napari_noise2same.widgets.errors import message_for
 
@@ -20,7 +21,8 @@ def widget(make_napari_viewer, noisy_pair, monkeypatch):
     _, w = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
     w.preset.value, w.patch_size.value, w.batch_size.value, w.seed.value = "tiny", 32, 4, 0
     messages = []
-    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(message_for(e, action)))
+    for module in (train_module, train_results):  # the widget's reports (training, and saving or loading)
+        monkeypatch.setattr(module, "report", lambda e, action: messages.append(message_for(e, action)))
     return viewer, w, layer, messages
 
 
