@@ -480,13 +480,14 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
                 finished=True,
             )
             return
-        self._denoise_queue = list(zip(inputs.layers, inputs.axes, strict=True))
+        # the previewed layer first: its result replaces the preview the user is looking at
+        pairs = list(zip(inputs.layers, inputs.axes, strict=True))
+        self._denoise_queue = sorted(pairs, key=lambda item: item[0] is not self._source_layer)
         self._denoise_total = len(self._denoise_queue)
         self._denoise_next()
 
     def _denoise_next(self) -> None:
-        """Denoise the next trained-on layer into its ``<name>_denoised`` (the previewed one first)."""
-        self._denoise_queue.sort(key=lambda item: item[0] is not self._source_layer)
+        """Denoise the next trained-on layer into its ``<name>_denoised``."""
         layer, axes = self._denoise_queue[0]
         done = self._denoise_total - len(self._denoise_queue)
         counted = f" {done + 1} of {self._denoise_total}" if self._denoise_total > 1 else ""
@@ -513,7 +514,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         """Progress over all the layers to denoise, each counted as one."""
         if not self._alive:
             return
-        images = max(getattr(self, "_denoise_total", 1), 1)
+        images = max(self._denoise_total, 1)
         finished = images - len(self._denoise_queue)
         self.progress.value = int(1000 * (finished + done / max(total, 1)) / images)
 

@@ -37,13 +37,19 @@ class TrainResults:
         if path:
             self.save_model(path)
 
-    def toggle_compare(self) -> None:
+    def _denoised_layer(self):
+        """The ``<name>_denoised`` of the layer trained on and previewed, or None."""
         layer = self._source_layer
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if name not in self.viewer.layers:
+        if layer is None or f"{layer.name}_denoised" not in self.viewer.layers:
+            return None
+        return self.viewer.layers[f"{layer.name}_denoised"]
+
+    def toggle_compare(self) -> None:
+        denoised = self._denoised_layer()
+        if denoised is None:
             show_warning("There is no denoised layer to compare yet: train first.")
             return
-        on = toggle_side_by_side(self.viewer, layer, self.viewer.layers[name])
+        on = toggle_side_by_side(self.viewer, self._source_layer, denoised)
         self.compare_button.text = "Back to overlay" if on else "Side by side"
 
     def _quality_source(self):
@@ -53,18 +59,17 @@ class TrainResults:
             return (
                 "The model was trained on a folder: denoise a layer with 'Denoise with Noise2Same' and check it there."
             )
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if self.model is None or name not in self.viewer.layers or self.busy:
+        denoised = self._denoised_layer()
+        if self.model is None or denoised is None or self.busy:
             return "Train first: the quality check looks at the denoised layer."
-        return self.model, layer, self.viewer.layers[name], self._preview_axes
+        return self.model, layer, denoised, self._preview_axes
 
     def add_residual(self) -> None:
-        layer = self._source_layer
-        name = f"{layer.name}_denoised" if layer is not None else None
-        if name not in self.viewer.layers:
+        denoised = self._denoised_layer()
+        if denoised is None:
             show_warning("There is no denoised layer yet: train first.")
             return
-        add_residual(self.viewer, layer, self.viewer.layers[name])
+        add_residual(self.viewer, self._source_layer, denoised)
 
     # -- starting from saved weights ------------------------------------------------------------
     def _weights_clicked(self) -> None:
