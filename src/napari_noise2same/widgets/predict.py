@@ -15,6 +15,7 @@ from ..engine.tiling import OVERLAP
 from ..errors import Noise2SameError
 from ..export import export_bioimageio
 from ..io import find_inputs
+from . import heap
 from .device_choice import DeviceChoice
 from .dialogs import ask_save
 from .errors import report
@@ -108,6 +109,7 @@ class PredictWidget(Container):
         self._ready = _Ready()  # torch loads in the background (widgets/warmup.py), then the devices show
         self._ready.devices.connect(self._set_devices)
         self._warmup = TorchWarmup(self._ready.devices.emit)
+        self._heap = heap.Watch(viewer)  # a removed layer gives the frozen heap back (widgets/heap.py)
         self._warmup.start()
 
     def _quality_source(self):
@@ -140,6 +142,7 @@ class PredictWidget(Container):
     def _disconnect(self) -> None:
         self._alive = False
         SESSION.changed.disconnect(self._session_changed)
+        self._heap.close()
         self.stop()
 
     def _source_changed(self, name) -> None:

@@ -21,6 +21,7 @@ from ..engine.config import Budget
 from ..engine.data import fit_patch
 from ..errors import Noise2SameError
 from ..text import number
+from . import heap
 from .errors import report
 from .layers import (
     current_slice,
@@ -199,6 +200,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         # torch loads in the background (widgets/warmup.py): the window stays responsive, and the
         # device list and auto's choice appear when it is ready
         self._warmup = TorchWarmup(self._bridge.ready.emit)
+        self._heap = heap.Watch(viewer)  # a removed layer gives the frozen heap back (widgets/heap.py)
         self._bridge.ready.connect(self._torch_ready)
         self._source_changed(self.source.value)
         self._choose_a_layer()
@@ -585,6 +587,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         if self.trainer is not None:
             self.trainer.request_stop()
         self.viewer.layers.events.inserted.disconnect(self._choose_a_layer)
+        self._heap.close()
         for worker in (self._worker, self._predict_worker):
             if worker is not None and worker.is_running:
                 worker.quit()

@@ -5,20 +5,25 @@ then what the first training step would import (torch.optim brings torch._dynamo
 imports), builds the memory estimates of the network presets and lists the devices; the
 widget learns the devices through ``on_ready`` and a training job waits for the thread first.
 
-Where the thread holds Python's GIL, the GUI cannot run; loading a shared library does that for
-its whole duration, so torch's own libraries are loaded first through ctypes, which lets go
-of the GIL while the dynamic linker works (benchmarks/gui_responsiveness.py: the longest
-stall while torch loads).
+Where the thread holds Python's GIL, the GUI cannot run.  Loading a shared library with
+``ctypes.CDLL`` or ``import`` holds it for the whole 0.3 s, so torch's own libraries are loaded
+first by the C library's ``dlopen`` called as a ctypes function, which runs without the GIL.
+Python's full garbage collections hold it too, 0.2-0.4 s each, and loading torch sets off
+several: the thread loads with the collector paused and then freezes what it loaded
+(widgets/heap.py).  Measured with benchmarks/gui_responsiveness.py and docs/performance.md.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import os
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from . import heap
 
 SWITCH_INTERVAL_S = 0.001
 #: torch's shared libraries in load order (those that exist are loaded; the rest is torch's business)
@@ -43,6 +48,7 @@ class TorchWarmup(threading.Thread):
         interval = sys.getswitchinterval()
         # ask for the GIL back sooner while this thread imports (Python 3's default: every 5 ms)
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
+        heap.pause()
         try:
             self._mark("start")
             _preload_libraries()
@@ -66,6 +72,7 @@ class TorchWarmup(threading.Thread):
         except Exception as e:  # noqa: BLE001 - kept, and raised where a training job needs torch
             self.error = e
         finally:
+            heap.freeze()
             sys.setswitchinterval(interval)
             self._done.set()
         self.on_ready(devices)
@@ -81,16 +88,37 @@ class TorchWarmup(threading.Thread):
 
 
 def _preload_libraries() -> None:
-    """dlopen torch's libraries through ctypes (without the GIL), so that ``import torch`` finds
-    them loaded; quietly nothing where they are not where a pip-installed torch keeps them."""
+    """dlopen torch's libraries without holding the GIL, so that ``import torch`` finds them
+    loaded; quietly nothing where they are not where a pip-installed torch keeps them.
+
+    ``ctypes.CDLL(path)`` keeps the GIL while the dynamic linker works (0.3 s for
+    libtorch_cpu here), but a foreign function called through ``ctypes.CDLL`` runs without it,
+    so the C library's own ``dlopen`` is called that way."""
     spec = importlib.util.find_spec("torch")
     if spec is None or spec.origin is None:
         return
+    dlopen = _dlopen()
     lib = Path(spec.origin).parent / "lib"
     for name in LIBRARIES:
         for path in sorted(lib.glob(f"{name}*")) if name == "libgomp" else [lib / name]:
             if path.is_file():
                 try:
-                    ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+                    if dlopen is None or not dlopen(os.fsencode(path), RTLD_NOW | ctypes.RTLD_GLOBAL):
+                        ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
                 except OSError:
                     return  # let torch load its libraries itself
+
+
+RTLD_NOW = 2
+
+
+def _dlopen():
+    """The C library's ``dlopen`` as a ctypes function (called without the GIL), or None."""
+    for name in (None, "libdl.so.2"):  # glibc 2.34+ has it in libc itself
+        try:
+            function = ctypes.CDLL(name).dlopen
+        except (OSError, AttributeError):
+            continue
+        function.argtypes, function.restype = [ctypes.c_char_p, ctypes.c_int], ctypes.c_void_p
+        return function
+    return None

@@ -1,0 +1,58 @@
+"""The warm-up: torch's libraries loaded by dlopen, no full garbage collections while loading,
+and nothing it froze is kept."""
+
+import gc
+import subprocess
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+from napari_noise2same.widgets import heap
+
+PLUGIN = "napari-noise2same"
+
+
+def test_pause_then_freeze_leaves_the_collector_on_and_release_gives_back():
+    heap.release()
+    assert gc.isenabled()
+    heap.pause()
+    heap.pause()  # two widgets warming up at once
+    assert not gc.isenabled()
+    heap.freeze()
+    assert not gc.isenabled(), "the other warm-up is still loading"
+    heap.freeze()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    heap.release()
+    assert gc.get_freeze_count() == 0
+
+
+def test_warmup_freezes_and_a_removed_layer_is_still_freed(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.float32), name="kept")
+    viewer.add_image(np.zeros((64, 64), np.float32), name="gone")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    qtbot.waitUntil(lambda: widget._warmup.done, timeout=60_000)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0, "the warm-up should leave what it loaded out of later collections"
+    gone = weakref.ref(viewer.layers["gone"])
+    viewer.layers.remove("gone")
+    assert gc.get_freeze_count() == 0, "removing a layer gives the frozen objects back to the collector"
+    gc.collect()
+    assert gone() is None, "a layer removed after the freeze must still be freed"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_preloading_maps_torchs_libraries_before_torch_is_imported():
+    code = (
+        "import sys; from napari_noise2same.widgets.warmup import _dlopen, _preload_libraries\n"
+        "assert _dlopen() is not None\n"
+        "_preload_libraries()\n"
+        "assert 'torch' not in sys.modules\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "assert 'libtorch_cpu.so' in maps, 'libtorch_cpu.so was not loaded'\n"
+        "import torch; torch.zeros(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
