@@ -197,6 +197,14 @@ def main() -> int:
         f"full garbage collections: {len(collections.done)}, longest "
         f"{max((ms for _, ms, _ in collections.done), default=0):.0f} ms"
     )
+    # the floor for any plugin that returns a layer: napari itself adding one of the same size
+    from qtpy.QtWidgets import QApplication
+
+    start = time.perf_counter()
+    viewer.add_image(np.zeros_like(noisy), name="reference layer")
+    QApplication.processEvents()
+    bare_ms = 1000 * (time.perf_counter() - start)
+    print(f"napari alone adding a {noisy.shape[0]}x{noisy.shape[1]} image layer (and drawing it): {bare_ms:.0f} ms")
     warm = w._warmup.timings
     print("torch warm-up (s after opening):", ", ".join(f"{name} {t - marks['open']:.2f}" for name, t in warm))
     if args.json:
@@ -205,6 +213,7 @@ def main() -> int:
                 {
                     "marks": {k: v - t0 for k, v in marks.items()},
                     "worst": worst,
+                    "napari_add_image_ms": round(bare_ms, 1),
                     "full_collections_ms": [round(ms, 1) for _, ms, _ in collections.done],
                     "gaps_ms": [round(1000 * g, 1) for g in gaps],
                 },

@@ -33,6 +33,27 @@ def test_choices(device, dims, budget, preset, batch):
     assert record["preset"] == preset and record["batch_size"] == batch and record["reasons"]
 
 
+@pytest.mark.parametrize(
+    ("device", "budget", "mask", "rate"),
+    [
+        (CPU, Budget(seconds=60), 2.0, 2e-3),  # a short run of tiny: a denser mask and a faster rate
+        (CPU, Budget(seconds=180), 2.0, 2e-3),
+        (CPU, Budget(seconds=300), 0.5, 1e-3),  # the command line's default budget: measured mixed
+        (CPU, Budget(seconds=1800), 0.5, 1e-3),  # a long one: the paper's mask
+        (CPU, Budget(steps=5000), 0.5, 1e-3),
+        (CUDA, Budget(seconds=60), 0.5, 1e-3),  # fast
+        (CUDA, Budget(seconds=3600), 0.5, 1e-3),  # the paper's network with the paper's mask
+    ],
+)
+def test_the_mask_and_the_learning_rate_follow_the_network(device, budget, mask, rate):
+    config, record = choose(TrainConfig(), (64, 64), 1, device, budget, free=64 * GIB)
+    assert (config.mask_percent, config.learning_rate) == (mask, rate)
+    assert (record["mask_percent"], record["learning_rate"]) == (mask, rate)
+    assert any(f"mask {mask:g} %" in r for r in record["reasons"])
+    typed, _ = choose(TrainConfig(mask_percent=0.7), (64, 64), 1, device, budget, free=64 * GIB)
+    assert (typed.mask_percent, typed.learning_rate) == (0.7, rate), "a typed mask wins, the rate is still auto's"
+
+
 def test_a_gpu_with_little_memory_gets_a_smaller_batch_that_fits():
     free = 3 * GIB
     config, record = choose(TrainConfig(), (64, 64), 1, CUDA, Budget(seconds=3600), free=free)
@@ -45,7 +66,11 @@ def test_a_value_the_user_gives_wins():
     config, record = choose(
         TrainConfig(preset="fast", batch_size=3), (64, 64), 1, CUDA, Budget(seconds=3600), free=64 * GIB
     )
-    assert (config.preset, config.batch_size) == ("fast", 3) and record is None
+    assert (config.preset, config.batch_size) == ("fast", 3) and record["mask_percent"] == 0.5
+    config, record = choose(
+        TrainConfig(preset="tiny", batch_size=3, mask_percent=1.0, learning_rate=4e-4), (64, 64), 1, CPU, free=64 * GIB
+    )
+    assert (config.mask_percent, config.learning_rate) == (1.0, 4e-4) and record is None
     config, record = choose(TrainConfig(batch_size=5), (64, 64), 1, CPU, Budget(seconds=60), free=64 * GIB)
     assert (config.preset, config.batch_size) == ("tiny", 5) and record["preset"] == "tiny"
 
@@ -61,9 +86,11 @@ def test_the_trainer_records_what_auto_chose(noisy_pair):
     data = TrainingData.from_arrays([noisy_pair[0]], "YX", patch_size=32, val_fraction=0)
     trainer = Trainer(data, TrainConfig(seed=0), device="cpu", budget=Budget(seconds=60))
     assert trainer.config.preset == "tiny" and trainer.batch_size == 16
+    assert trainer.optimizer.param_groups[0]["lr"] == trainer.learning_rate == 2e-3 and trainer.mask_percent == 2.0
     trainer.train(max_steps=1)
     model = trainer.to_model(diagnose=False)
     assert model.train_config.preset == "tiny" and model.summary["auto"]["preset"] == "tiny"
+    assert (model.train_config.mask_percent, model.train_config.learning_rate) == (2.0, 2e-3)
     assert model.summary["auto"]["budget"] == {"steps": None, "seconds": 60}
 
 

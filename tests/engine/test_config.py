@@ -46,7 +46,8 @@ def test_bad_values_are_refused_with_the_range(field, value, words):
 def test_defaults_are_accepted_and_auto():
     config = TrainConfig()
     assert config.preset == "auto" and config.batch_size is None and config.is_auto
-    assert not TrainConfig(preset="tiny", batch_size=4).is_auto
+    assert TrainConfig(preset="tiny", batch_size=4).is_auto, "the mask and the learning rate are still auto's"
+    assert not TrainConfig(preset="tiny", batch_size=4, mask_percent=0.5, learning_rate=1e-3).is_auto
 
 
 @pytest.mark.parametrize(

@@ -136,11 +136,14 @@ def test_continue_from_saved_weights(train_widget, qtbot, tmp_path):
     viewer, widget, layer, _ = train_widget
     saved = random_model(preset="tiny")
     saved.train_config.mask_percent, saved.train_config.lambda_inv = 1.5, 0.7
+    saved.train_config.learning_rate = 3e-4
     saved.summary = {"steps": 40}
     saved.save(tmp_path / "start.n2s")
     widget.preset.value = "fast"
     widget.load_weights(tmp_path / "start.n2s")
     assert widget.preset.value == "tiny" and widget.mask_percent.value == 1.5 and widget.lambda_inv.value == 0.7
+    assert not widget.mask_auto.value and not widget.lr_auto.value, "the model's own mask and rate, not auto's"
+    assert (widget._config().mask_percent, widget._config().learning_rate) == (1.5, 3e-4)
     assert "continues from start.n2s" in widget.status.value and widget.weights_button.text == "Forget weights"
     widget.max_steps.value = 5
     widget.train_button.clicked.emit()
@@ -155,7 +158,7 @@ def test_continue_from_saved_weights(train_widget, qtbot, tmp_path):
     assert widget.start_model is None
 
 
-def test_the_widget_shows_autos_choices_and_a_typed_batch_wins(make_napari_viewer, noisy_pair, qtbot):
+def test_the_widget_shows_autos_choices_and_a_typed_value_wins(make_napari_viewer, noisy_pair, qtbot):
     viewer = make_napari_viewer()
     viewer.add_image(noisy_pair[0], name="cells")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
@@ -163,12 +166,19 @@ def test_the_widget_shows_autos_choices_and_a_typed_batch_wins(make_napari_viewe
     # torch loads in the background; then the devices and auto's choice appear
     qtbot.waitUntil(lambda: "cpu" in widget.device.choices, timeout=60_000)
     assert "auto: 'tiny' network, batch 16 of 64×64 patches" in widget.auto_choice.value  # on the CPU
-    assert widget.batch_size.value == 16  # the form shows auto's batch
+    assert "mask 2 %, rate 0.002" in widget.auto_choice.value  # the tiny network's
+    assert widget.batch_size.value == 16 and widget.mask_percent.value == 2.0  # the form shows auto's values
     widget.batch_size.value = 6  # typed: auto is off for the batch, and the 6 is used
     assert not widget.batch_auto.value and "batch 6" in widget.auto_choice.value
     assert widget._config().batch_size == 6
     widget.batch_auto.value = True
     assert widget._config().batch_size is None and widget.batch_size.value == 16
+    widget.preset.value = "fast"  # another network: the paper's mask, the default rate
+    assert widget.mask_percent.value == 0.5 and widget.learning_rate.value == 1e-3
+    widget.mask_percent.value = 1.0  # typed: it wins, the rate stays auto's
+    assert not widget.mask_auto.value and widget.lr_auto.value
+    assert (widget._config().mask_percent, widget._config().learning_rate) == (1.0, None)
+    widget.preset.value = "auto"
     widget.device.value = "cpu"  # picked by the user
     viewer.add_image(noisy_pair[1], name="another")  # napari resets every dock widget's choices
     assert widget.device.choices == ("cpu",) and widget.device.value == "cpu"

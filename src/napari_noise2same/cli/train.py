@@ -28,7 +28,20 @@ CONFIG_OPTIONS = (
 
 
 def add_parser(sub) -> None:
-    from ..engine.config import CHANNEL_MODES, CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, METHODS, REPLACEMENTS, TrainConfig
+    from ..engine.config import (
+        CHANNEL_MODES,
+        CPU_BATCH,
+        DEFAULT_BUDGET,
+        GPU_BATCH,
+        LEARNING_RATE,
+        METHODS,
+        PAPER_MASK_PERCENT,
+        REPLACEMENTS,
+        SHORT_RUN_SECONDS,
+        TINY_LEARNING_RATE,
+        TINY_MASK_PERCENT,
+        TrainConfig,
+    )
     from ..engine.geometry import PRESETS
     from ..engine.schedule import SCHEDULES, describe
 
@@ -77,7 +90,12 @@ def add_parser(sub) -> None:
         help=f"patches per step (default: chosen for the device and memory; {GPU_BATCH[2]} / {GPU_BATCH[3]} in 3D "
         f"on a GPU, {CPU_BATCH[2]} / {CPU_BATCH[3]} on the CPU)",
     )
-    t.add_argument("--mask-percent", type=float, help=f"percent of pixels in J (default {d.mask_percent})")
+    t.add_argument(
+        "--mask-percent",
+        type=float,
+        help=f"percent of pixels in J (default: {TINY_MASK_PERCENT:g} for the tiny network in runs of up to "
+        f"{SHORT_RUN_SECONDS / 60:g} minutes, else the paper's {PAPER_MASK_PERCENT:g})",
+    )
     t.add_argument(
         "--lambda-inv",
         type=_lambda_inv,
@@ -92,7 +110,12 @@ def add_parser(sub) -> None:
         help="network: auto (default) chooses for the device and the time budget; "
         "paper = the official 5.6M-parameter U-Net",
     )
-    t.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate:g})")
+    t.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"Adam learning rate (default: {TINY_LEARNING_RATE:g} for the tiny network in runs of up to "
+        f"{SHORT_RUN_SECONDS / 60:g} minutes, else {LEARNING_RATE:g})",
+    )
     t.add_argument(
         "--lr-schedule",
         choices=SCHEDULES,

@@ -1,4 +1,4 @@
-"""``preset="auto"``: the network, batch and patch for this device, data and budget.
+"""``preset="auto"``: the network, batch, mask and learning rate for this device, data and budget.
 
 The rules and the measurements behind them are in docs/training.md.  What auto chose, and
 why, is returned as a record that the trainer keeps in the model's summary.
@@ -10,11 +10,32 @@ from dataclasses import replace
 
 import torch
 
-from .config import AUTO, CPU_BATCH, DEFAULT_BUDGET, GPU_BATCH, Budget, TrainConfig
+from .config import (
+    AUTO,
+    CPU_BATCH,
+    DEFAULT_BUDGET,
+    GPU_BATCH,
+    LEARNING_RATE,
+    PAPER_MASK_PERCENT,
+    SHORT_RUN_SECONDS,
+    TINY_LEARNING_RATE,
+    TINY_MASK_PERCENT,
+    Budget,
+    TrainConfig,
+)
 from .geometry import PRESETS
 from .memory import SHARE, check_fits, free_bytes, largest_batch
 
-__all__ = ["CPU_BATCH", "DEFAULT_BUDGET", "GPU_BATCH", "Budget", "choose", "choose_network", "default_batch"]
+__all__ = [
+    "CPU_BATCH",
+    "DEFAULT_BUDGET",
+    "GPU_BATCH",
+    "Budget",
+    "choose",
+    "choose_network",
+    "default_batch",
+    "network_settings",
+]
 
 
 #: below this budget a GPU trains the lighter ``fast`` network rather than the paper's
@@ -41,6 +62,15 @@ def _budget_words(budget: Budget) -> str:
 
 def default_batch(device: torch.device, dims: int) -> int:
     return (CPU_BATCH if device.type == "cpu" else GPU_BATCH)[dims]
+
+
+def network_settings(preset: str, budget: Budget) -> tuple[float, float, str]:
+    """(mask percent, learning rate, reason) that ``preset`` trains best with in ``budget``."""
+    if preset == "tiny" and budget.seconds is not None and budget.seconds <= SHORT_RUN_SECONDS:
+        why = f"mask {TINY_MASK_PERCENT:g} %, learning rate {TINY_LEARNING_RATE:g}: what the tiny network"
+        return TINY_MASK_PERCENT, TINY_LEARNING_RATE, why + f" learns fastest with in {_budget_words(budget)}"
+    why = f"mask {PAPER_MASK_PERCENT:g} % (the paper's), learning rate {LEARNING_RATE:g}"
+    return PAPER_MASK_PERCENT, LEARNING_RATE, why
 
 
 def choose(
@@ -82,8 +112,16 @@ def choose(
             batch = fits
         record["batch_size"] = batch
         record["reasons"].append(f"batch {batch}: " + ("the CPU default" if device.type == "cpu" else "the paper's"))
-    resolved = replace(config, preset=preset, batch_size=batch)
-    if config.preset != AUTO and config.batch_size is not None:
+    mask, rate = config.mask_percent, config.learning_rate
+    if mask is None or rate is None:
+        best_mask, best_rate, why = network_settings(preset, budget)
+        if mask is None:
+            record["mask_percent"] = mask = best_mask
+        if rate is None:
+            record["learning_rate"] = rate = best_rate
+        record["reasons"].append(why)
+    resolved = replace(config, preset=preset, batch_size=batch, mask_percent=mask, learning_rate=rate)
+    if not config.is_auto:
         return resolved, None
     record.update(patch_size=list(patch), device=str(device), budget={"steps": budget.steps, "seconds": budget.seconds})
     return resolved, record

@@ -2,8 +2,9 @@
 
 Every value is checked when the settings are made, before any work starts, so a bad one
 (zero, negative, absurdly large, not a number) gets one message naming the allowed range.
-``preset="auto"`` and ``batch_size=None`` leave the network and the batch to
-:mod:`.auto`, which chooses them from the device, the data and the budget.
+``preset="auto"``, ``batch_size=None``, ``mask_percent=None`` and ``learning_rate=None``
+leave the network, the batch, the mask and the learning rate to :mod:`.auto`, which chooses
+them from the device, the data and the budget.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ CHANNEL_MODES = ("joint", "independent")
 #: the paper's batch on a GPU; on the CPU a smaller one trains more steps per minute
 GPU_BATCH = {2: 64, 3: 4}
 CPU_BATCH = {2: 16, 3: 2}
+#: the paper's mask percent and this project's learning rate (the official 4e-4 gave 0.2-0.4 dB
+#: less at 1-3 min), for every network but ``tiny``
+PAPER_MASK_PERCENT, LEARNING_RATE = 0.5, 1e-3
+#: what the ``tiny`` network (the CPU's) trains best with in a short run, up to SHORT_RUN_SECONDS:
+#: a denser mask and a faster rate (measured at 1 and 3 min on three datasets, docs/training.md)
+TINY_MASK_PERCENT, TINY_LEARNING_RATE, SHORT_RUN_SECONDS = 2.0, 2e-3, 180.0
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,12 @@ class TrainConfig:
     preset: str = AUTO  # a network of PRESETS, or "auto": chosen from device, data and budget
     patch_size: int = 64  # YX side; 3D patches are (min(16, Z), P, P)
     batch_size: int | None = None  # None: chosen by auto (paper's 64 / 4 on a GPU; 16 / 2 on the CPU)
-    mask_percent: float = 0.5
+    mask_percent: float | None = None  # None: chosen by auto (the paper's 0.5; 2 for short runs of tiny)
     lambda_inv: float | str = AUTO  # "auto": 2 x the estimated noise std, at most the paper's 2 (engine/noise.py)
     replacement: str = "gaussian"
     mask_sigma: float = 0.2
     method: str = "noise2same"
-    learning_rate: float = 1e-3  # the official 4e-4 gave 0.2-0.4 dB less at 1-3 min (docs/training.md)
+    learning_rate: float | None = None  # None: chosen by auto (1e-3; 2e-3 for short runs of tiny)
     lr_schedule: str = "tail"  # decay over each run's last 30 %; "step" is the official one (engine/schedule.py)
     lr_halve_every: int = 5000  # for the "step" schedule (the official one)
     val_fraction: float = 0.05
@@ -102,11 +109,13 @@ class TrainConfig:
         _integer("patch size", self.patch_size, RANGES["patch_size"])
         if self.batch_size is not None:
             _integer("batch size", self.batch_size, RANGES["batch_size"])
-        _number("mask percent", self.mask_percent, RANGES["mask_percent"])
+        if self.mask_percent is not None:
+            _number("mask percent", self.mask_percent, RANGES["mask_percent"])
         if self.lambda_inv != AUTO:
             _number("lambda_inv", self.lambda_inv, RANGES["lambda_inv"], also="or 'auto'")
         _number("mask sigma", self.mask_sigma, RANGES["mask_sigma"])
-        _number("learning rate", self.learning_rate, RANGES["learning_rate"])
+        if self.learning_rate is not None:
+            _number("learning rate", self.learning_rate, RANGES["learning_rate"])
         _integer("learning-rate halving interval (steps)", self.lr_halve_every, RANGES["lr_halve_every"])
         _number("validation fraction", self.val_fraction, RANGES["val_fraction"])
         _integer("validation interval (steps)", self.val_every, RANGES["val_every"])
@@ -115,8 +124,8 @@ class TrainConfig:
 
     @property
     def is_auto(self) -> bool:
-        """Whether the network or the batch is left to :mod:`.auto`."""
-        return self.preset == AUTO or self.batch_size is None
+        """Whether anything (network, batch, mask, learning rate) is left to :mod:`.auto`."""
+        return self.preset == AUTO or None in (self.batch_size, self.mask_percent, self.learning_rate)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -103,7 +103,7 @@ class Trainer:
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels, independent))
             self.resumed_from = None
         self.memory_format = channels_last(data.dims)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
         if model is not None and model.training_state:
             # a checkpoint: Adam's moments too, so training continues as if never interrupted
             self.optimizer.load_state_dict(model.training_state["optimizer"])
@@ -125,6 +125,17 @@ class Trainer:
     def batch_size(self) -> int:
         assert self.config.batch_size is not None  # auto has chosen one
         return self.config.batch_size
+
+    @property
+    def mask_percent(self) -> float:
+        assert self.config.mask_percent is not None  # auto has chosen it
+        return self.config.mask_percent
+
+    @property
+    def learning_rate(self) -> float:
+        """The base learning rate, before the schedule."""
+        assert self.config.learning_rate is not None  # auto has chosen it
+        return self.config.learning_rate
 
     def reconfigure(
         self, config: TrainConfig, device: str | torch.device | None = None, budget: Budget | None = None
@@ -236,7 +247,7 @@ class Trainer:
                 self.config.lr_halve_every,
             )
             for group in self.optimizer.param_groups:
-                group["lr"] = self.config.learning_rate * factor
+                group["lr"] = self.learning_rate * factor
             t0 = time.perf_counter()
             terms = self._train_step()
             self.step += 1
@@ -276,7 +287,7 @@ class Trainer:
         cfg = self.config
         batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng, augment=cfg.augment))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        mask = stratified_mask(tuple(batch.shape), cfg.mask_percent, device=self.device, generator=self.generator)
+        mask = stratified_mask(tuple(batch.shape), self.mask_percent, device=self.device, generator=self.generator)
         masked = apply_mask(batch, mask, cfg.replacement, cfg.mask_sigma, generator=self.generator)
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
@@ -306,7 +317,7 @@ class Trainer:
         self.net.eval()
         gen = torch.Generator(device=self.device).manual_seed(1234)
         x = torch.from_numpy(self._val).to(self.device)
-        mask = stratified_mask(tuple(x.shape), cfg.mask_percent, device=self.device, generator=gen)
+        mask = stratified_mask(tuple(x.shape), self.mask_percent, device=self.device, generator=gen)
         masked = apply_mask(x, mask, cfg.replacement, cfg.mask_sigma, generator=gen)
         out_masked = self.net(masked)
         if cfg.method == "blindspot":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -106,6 +107,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
                 self.validation_file,
                 self.dims,
                 self.mask_percent,
+                self.mask_auto,
                 self.lambda_inv,
                 self.lambda_auto,
                 self.patch_size,
@@ -164,6 +166,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self._preview_index: tuple | None = None
         self._preview_axes = ""
         self._live = LivePreview(viewer)
+        self._preview_added = threading.Event()  # the worker's first step waits for the preview layer
         self._last_update = self._last_preview = 0.0
         self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
         self._bridge = _Bridge()
@@ -175,13 +178,20 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self.source.changed.connect(self._show_auto_choice)
         viewer.layers.events.inserted.connect(self._choose_a_layer)
         self.dims.changed.connect(self._update_preview_index)
-        self._showing_auto = False  # True while the form displays auto's batch (not the user typing)
-        self.batch_size.changed.connect(self._batch_typed)
+        self._showing_auto = False  # True while the form displays auto's values (not the user typing)
+        for field, auto in (
+            (self.batch_size, self.batch_auto),
+            (self.mask_percent, self.mask_auto),
+            (self.learning_rate, self.lr_auto),
+        ):
+            field.changed.connect(lambda *_, auto=auto: self._typed(auto))
         for w in (
             self.device,
             self.dims,
             self.preset,
             self.batch_auto,
+            self.mask_auto,
+            self.lr_auto,
             self.patch_size,
             self.max_minutes,
             self.max_steps,
@@ -224,11 +234,20 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         return Budget(self.max_steps.value or None, self.max_minutes.value * 60)
 
     def _torch_ready(self, devices) -> None:
-        """The background warm-up has loaded torch: offer the devices, show auto's choice."""
+        """The background warm-up has loaded torch: offer the devices, show auto's choice, and add
+        the preview layer of a training started before."""
         if not self._alive:
             return
+        if self.busy and not self._preview_added.is_set():
+            self._add_preview()
         self.set_devices(devices)
         self._show_auto_choice()
+
+    def _add_preview(self) -> None:
+        """The layer the live preview draws into (if any), then training may begin."""
+        if self._source_layer is not None:
+            self._live.prepare(self._source_layer)
+        self._preview_added.set()
 
     def _show_auto_choice(self, *_) -> None:
         """What auto will choose for the settings as they are (a value the user typed wins)."""
@@ -258,24 +277,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         except Noise2SameError as e:  # a setting out of range: Train will say so
             self.auto_choice.value = f"⚠ {e}"
             return
-        self._show_choice(chosen.preset, chosen.batch_size, patch, record, "auto: ")
-
-    def _show_choice(self, preset: str, batch: int, patch: tuple, record: dict | None, prefix: str) -> None:
-        self.auto_choice.value = (
-            f"{prefix if record else ''}'{preset}' network, batch {batch} of {'×'.join(map(str, patch))} patches"
-        )
-        self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
-        if self.batch_auto.value:
-            self._showing_auto = True
-            try:
-                self.batch_size.value = batch
-            finally:
-                self._showing_auto = False
-
-    def _batch_typed(self, *_) -> None:
-        """A batch size typed (or set by a script) wins over auto's."""
-        if not self._showing_auto:
-            self.batch_auto.value = False
+        self._show_choice(chosen, patch, record, "auto: ")
 
     def _update_preview_index(self, *_) -> None:
         layer = self._preview_layer()
@@ -332,8 +334,10 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self._source_layer = next((la for la in inputs.layers if preview is not None and la.name == preview.name), None)
         self._preview_axes = self._axes_of(self._source_layer) if self._source_layer is not None else ""
         self._update_preview_index()
-        if self._source_layer is not None:
-            self._live.prepare(self._source_layer)
+        self._preview_added.clear()
+        if self._warmup.done:
+            self._add_preview()
+        # else once torch has loaded (_torch_ready): adding a layer while the warm-up imports is slow
         budget = self.budget
         self._budget = (budget.steps, budget.seconds)
         self._set_running(True, "Reading the files…" if self.folder_mode else "Preparing the data…")
@@ -352,10 +356,13 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
 
     def _train_job(self, inputs: Inputs, config, device, budget):
         """Runs in the worker thread."""
+        # first the warm-up's imports, then the preview layer (main thread): each alone, since
+        # threads taking turns for the GIL made napari's 80 ms of adding a layer 170-440 ms
+        self._warmup.join()
+        self._preview_added.wait(timeout=10)
         from ..engine import Trainer, TrainingData
         from ..engine.trainer import Checkpoint
 
-        self._warmup.join()  # the imports of the background warm-up, finished before a first step
         if self.trainer is None:
             inputs.load()
             training = TrainingData.from_arrays(
@@ -439,7 +446,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         if not self._alive:
             return
         c = trainer.config
-        self._show_choice(c.preset, c.batch_size, trainer.data.patch_size, trainer.auto, "auto chose: ")
+        self._show_choice(c, trainer.data.patch_size, trainer.auto, "auto chose: ")
         inputs = self._inputs
         if inputs is not None and inputs.val_names:
             self.loss_plot.set_validation_label(f"validation: {Path(inputs.val_names[0]).name}")

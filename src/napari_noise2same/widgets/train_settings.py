@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, Label, SpinBox
 
-from ..engine.config import AUTO, CHANNEL_MODES, CPU_BATCH, METHODS, RANGES, REPLACEMENTS, TrainConfig
+from ..engine.config import (
+    AUTO,
+    CHANNEL_MODES,
+    CPU_BATCH,
+    METHODS,
+    RANGES,
+    REPLACEMENTS,
+    TINY_LEARNING_RATE,
+    TINY_MASK_PERCENT,
+    TrainConfig,
+)
 from ..engine.geometry import PRESETS
 from ..engine.schedule import SCHEDULES
 from .device_choice import DeviceChoice
@@ -25,11 +35,17 @@ class TrainSettings:
         )
         self.mask_percent = FloatSpinBox(
             label="mask %",
-            value=DEFAULTS.mask_percent,
+            value=TINY_MASK_PERCENT,
             min=0.01,
             max=RANGES["mask_percent"].high,
             step=0.1,
-            tooltip="percent of pixels in the masked set J each step (paper: 0.5)",
+            tooltip="percent of pixels in the masked set J each step (paper: 0.5); a value typed here turns auto off",
+        )
+        self.mask_auto = CheckBox(
+            label="",
+            text="auto: for the network and budget",
+            value=True,
+            tooltip="2 for the tiny network (the CPU's) in runs of up to 3 minutes, else the paper's 0.5",
         )
         self.lambda_inv = FloatSpinBox(
             label="lambda_inv",
@@ -94,7 +110,18 @@ class TrainSettings:
         self.device = DeviceChoice(tooltip="where to train: the best device is chosen when PyTorch has loaded")
         self.show_advanced = CheckBox(text="advanced settings", value=False)
         self.learning_rate = FloatSpinBox(
-            label="learning rate", value=DEFAULTS.learning_rate, min=1e-6, max=RANGES["learning_rate"].high, step=1e-4
+            label="learning rate",
+            value=TINY_LEARNING_RATE,
+            min=1e-6,
+            max=RANGES["learning_rate"].high,
+            step=1e-4,
+            tooltip="Adam's learning rate at the start of the schedule; a value typed here turns auto off",
+        )
+        self.lr_auto = CheckBox(
+            label="",
+            text="auto: for the network and budget",
+            value=True,
+            tooltip="2e-3 for the tiny network in runs of up to 3 minutes, else 1e-3",
         )
         self.lr_schedule = ComboBox(
             label="schedule",
@@ -132,6 +159,7 @@ class TrainSettings:
                 self.channel_mode,
                 self.augment,
                 self.learning_rate,
+                self.lr_auto,
                 self.lr_schedule,
                 self.replacement,
                 self.method,
@@ -150,11 +178,11 @@ class TrainSettings:
             preset=self.preset.value,
             patch_size=self.patch_size.value,
             batch_size=None if self.batch_auto.value else self.batch_size.value,
-            mask_percent=self.mask_percent.value,
+            mask_percent=None if self.mask_auto.value else self.mask_percent.value,
             lambda_inv=AUTO if self.lambda_auto.value else self.lambda_inv.value,
             replacement=self.replacement.value,
             method=self.method.value,
-            learning_rate=self.learning_rate.value,
+            learning_rate=None if self.lr_auto.value else self.learning_rate.value,
             lr_schedule=self.lr_schedule.value,
             val_fraction=self.val_fraction.value,
             stop_when_done=self.stop_when_done.value,
@@ -163,11 +191,36 @@ class TrainSettings:
             seed=None if self.seed.value < 0 else self.seed.value,
         )
 
+    def _show_choice(self, config, patch: tuple, record: dict | None, prefix: str) -> None:
+        """What training uses (``config`` as auto resolved it): in words, and in the fields left to auto."""
+        self.auto_choice.value = (
+            f"{prefix if record else ''}'{config.preset}' network, batch {config.batch_size} of "
+            f"{'×'.join(map(str, patch))} patches, mask {config.mask_percent:g} %, rate {config.learning_rate:g}"
+        )
+        self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
+        self._showing_auto = True
+        try:
+            for field, auto, value in (
+                (self.batch_size, self.batch_auto, config.batch_size),
+                (self.mask_percent, self.mask_auto, config.mask_percent),
+                (self.learning_rate, self.lr_auto, config.learning_rate),
+            ):
+                if auto.value:
+                    field.value = value
+        finally:
+            self._showing_auto = False
+
+    def _typed(self, auto) -> None:
+        """A value typed (or set by a script) in a field wins over auto's: its auto box goes off."""
+        if not self._showing_auto:
+            auto.value = False
+
     def _show_config(self, t: TrainConfig) -> None:
         """Set the form to a model's settings (when continuing from saved weights)."""
         self.dims.value, self.preset.value = t.dims, t.preset
         self.mask_percent.value, self.replacement.value, self.method.value = t.mask_percent, t.replacement, t.method
-        self.lr_schedule.value = t.lr_schedule
+        self.mask_auto.value = self.lr_auto.value = False  # the model's own values
+        self.learning_rate.value, self.lr_schedule.value = t.learning_rate, t.lr_schedule
         self.channel_mode.value, self.augment.value = t.channel_mode, t.augment
         self.lambda_auto.value = t.lambda_inv == "auto"
         if t.lambda_inv != "auto":
