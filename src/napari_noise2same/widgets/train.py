@@ -179,19 +179,11 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         viewer.layers.events.inserted.connect(self._choose_a_layer)
         self.dims.changed.connect(self._update_preview_index)
         self._showing_auto = False  # True while the form displays auto's values (not the user typing)
-        for field, auto in (
-            (self.batch_size, self.batch_auto),
-            (self.mask_percent, self.mask_auto),
-            (self.learning_rate, self.lr_auto),
-        ):
-            field.changed.connect(lambda *_, auto=auto: self._typed(auto))
+        self._connect_auto_fields(self._show_auto_choice)
         for w in (
             self.device,
             self.dims,
             self.preset,
-            self.batch_auto,
-            self.mask_auto,
-            self.lr_auto,
             self.patch_size,
             self.max_minutes,
             self.max_steps,

@@ -23,6 +23,11 @@ DEFAULTS = TrainConfig()
 CHANNEL_WORDS = {"joint": "joint: one network for all", "independent": "independent: one network each"}
 
 
+def _auto_box(what: str, tooltip: str) -> CheckBox:
+    """The "auto" box beside a field: on until a value is typed in the field."""
+    return CheckBox(label="", text=f"auto: {what}", value=True, tooltip=tooltip)
+
+
 class TrainSettings:
     """Mixed into the training widget: builds its settings widgets as attributes."""
 
@@ -41,11 +46,9 @@ class TrainSettings:
             step=0.1,
             tooltip="percent of pixels in the masked set J each step (paper: 0.5); a value typed here turns auto off",
         )
-        self.mask_auto = CheckBox(
-            label="",
-            text="auto: for the network and budget",
-            value=True,
-            tooltip="2 for the tiny network (the CPU's) in runs of up to 3 minutes, else the paper's 0.5",
+        self.mask_auto = _auto_box(
+            "for the network and budget",
+            "2 for the tiny network (the CPU's) in runs of up to 3 minutes, else the paper's 0.5",
         )
         self.lambda_inv = FloatSpinBox(
             label="lambda_inv",
@@ -76,11 +79,9 @@ class TrainSettings:
             max=RANGES["batch_size"].high,
             tooltip="patches per step; a value typed here turns auto off",
         )
-        self.batch_auto = CheckBox(
-            label="",
-            text="auto: for the device and its memory",
-            value=True,
-            tooltip="the paper's 64 (4 in 3D) on a GPU, 16 (2) on the CPU, less if memory is short",
+        self.batch_auto = _auto_box(
+            "for the device and its memory",
+            "the paper's 64 (4 in 3D) on a GPU, 16 (2) on the CPU, less if memory is short",
         )
         self.max_minutes = FloatSpinBox(
             label="minutes", value=2.0, min=0.05, max=24 * 60, step=0.5, tooltip="training time budget in minutes"
@@ -117,11 +118,8 @@ class TrainSettings:
             step=1e-4,
             tooltip="Adam's learning rate at the start of the schedule; a value typed here turns auto off",
         )
-        self.lr_auto = CheckBox(
-            label="",
-            text="auto: for the network and budget",
-            value=True,
-            tooltip="2e-3 for the tiny network in runs of up to 3 minutes, else 1e-3",
+        self.lr_auto = _auto_box(
+            "for the network and budget", "2e-3 for the tiny network in runs of up to 3 minutes, else 1e-3"
         )
         self.lr_schedule = ComboBox(
             label="schedule",
@@ -172,23 +170,36 @@ class TrainSettings:
         """(device, name) pairs, best first: the choices, the best selected (unless one was picked)."""
         self.device.set_devices(devices)
 
+    def _auto_fields(self) -> tuple:
+        """(TrainConfig field, its widget, its auto box) for each value auto fills unless one is typed."""
+        return (
+            ("batch_size", self.batch_size, self.batch_auto),
+            ("mask_percent", self.mask_percent, self.mask_auto),
+            ("learning_rate", self.learning_rate, self.lr_auto),
+        )
+
+    def _connect_auto_fields(self, on_change) -> None:
+        """A value typed in a field turns its auto box off; ``on_change`` hears every box."""
+        for _, field, auto in self._auto_fields():
+            field.changed.connect(lambda *_, auto=auto: self._typed(auto))
+            auto.changed.connect(on_change)
+
     def _config(self) -> TrainConfig:
+        chosen = {name: None if auto.value else field.value for name, field, auto in self._auto_fields()}
         return TrainConfig(
             dims=self.dims.value,
             preset=self.preset.value,
             patch_size=self.patch_size.value,
-            batch_size=None if self.batch_auto.value else self.batch_size.value,
-            mask_percent=None if self.mask_auto.value else self.mask_percent.value,
             lambda_inv=AUTO if self.lambda_auto.value else self.lambda_inv.value,
             replacement=self.replacement.value,
             method=self.method.value,
-            learning_rate=None if self.lr_auto.value else self.learning_rate.value,
             lr_schedule=self.lr_schedule.value,
             val_fraction=self.val_fraction.value,
             stop_when_done=self.stop_when_done.value,
             channel_mode=self.channel_mode.value,
             augment=self.augment.value,
             seed=None if self.seed.value < 0 else self.seed.value,
+            **chosen,
         )
 
     def _show_choice(self, config, patch: tuple, record: dict | None, prefix: str) -> None:
@@ -200,13 +211,9 @@ class TrainSettings:
         self.auto_choice.tooltip = "\n".join(record["reasons"]) if record else ""
         self._showing_auto = True
         try:
-            for field, auto, value in (
-                (self.batch_size, self.batch_auto, config.batch_size),
-                (self.mask_percent, self.mask_auto, config.mask_percent),
-                (self.learning_rate, self.lr_auto, config.learning_rate),
-            ):
+            for name, field, auto in self._auto_fields():
                 if auto.value:
-                    field.value = value
+                    field.value = getattr(config, name)
         finally:
             self._showing_auto = False
 
