@@ -4,6 +4,7 @@ and nothing it froze is kept."""
 import gc
 import subprocess
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -56,3 +57,41 @@ def test_preloading_maps_torchs_libraries_before_torch_is_imported():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_import_gate_holds_only_the_warmup_thread(monkeypatch):
+    """While the GUI holds the gate, the warm-up thread sleeps (without the GIL) before its
+    next import; any other thread imports straight away; and the gate never finds a module."""
+    from napari_noise2same.widgets import warmup
+
+    slept: list[tuple[str, float]] = []
+    monkeypatch.setattr(warmup.time, "sleep", lambda s: slept.append((threading.current_thread().name, s)))
+    readings = iter(np.arange(0.0, 10.0, 0.01))  # a clock that moves 10 ms at each reading
+    monkeypatch.setattr(warmup.time, "perf_counter", lambda: float(next(readings)))
+    gate = warmup._ImportGate()
+    found = []
+
+    def warmup_thread():
+        gate.thread = threading.get_ident()
+        gate.hold(0.05)
+        found.append(gate.find_spec("some_module"))
+
+    thread = threading.Thread(target=warmup_thread, name="warm-up")
+    thread.start()
+    thread.join()
+    assert found == [None]
+    assert len(slept) >= 3 and all(name == "warm-up" and 0 < s <= 0.005 for name, s in slept)
+    slept.clear()
+    gate.hold(0.05)
+    assert gate.find_spec("some_module") is None
+    assert slept == []  # this thread is not the warm-up's
+
+
+def test_a_click_holds_the_warmup_then_leaves_it_time_to_redraw():
+    from napari_noise2same.widgets import warmup
+
+    w = warmup.TorchWarmup(lambda devices: None)
+    with w.gui_first():
+        assert w._gate._until - warmup.time.perf_counter() > warmup.REDRAW_S
+    left = w._gate._until - warmup.time.perf_counter()
+    assert 0 < left <= warmup.REDRAW_S

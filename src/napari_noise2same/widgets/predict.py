@@ -110,7 +110,7 @@ class PredictWidget(Container):
         self._ready.devices.connect(self._set_devices)
         self._warmup = TorchWarmup(self._ready.devices.emit)
         self._heap = heap.Watch(viewer)  # a removed layer gives the frozen heap back (widgets/heap.py)
-        self._warmup.start()
+        self._warmup.start_soon()  # once Qt has drawn the dock
 
     def _quality_source(self):
         """(model, noisy layer, denoised layer, axes) of the first chosen layer, or why not."""

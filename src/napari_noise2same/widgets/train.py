@@ -207,7 +207,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self._source_changed(self.source.value)
         self._choose_a_layer()
         self._layer_changed()
-        self._warmup.start()
+        self._warmup.start_soon()  # once Qt has drawn the dock
 
     # -- settings ---------------------------------------------------------------------------
     def _layer_changed(self, *_) -> None:
@@ -297,6 +297,11 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
 
     # -- training ---------------------------------------------------------------------------
     def start_training(self) -> None:
+        # the click's work first: torch's imports in the background wait (widgets/warmup.py)
+        with self._warmup.gui_first():
+            self._start_training()
+
+    def _start_training(self) -> None:
         if self.busy:
             return
         try:
