@@ -97,12 +97,17 @@ def run_ours(
     settings: dict | None = None,
     save_to: str | None = None,
     label: str | None = None,
+    score_last: bool = False,
 ) -> dict:
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget
 
     t0 = time.perf_counter()
-    config = TrainConfig(dims=data.dims, preset=method, seed=seed, **(settings or {}))
+    given = dict(settings or {})
+    if score_last:  # the run as configured; its end (keep_best) is applied below, after scoring the last weights
+        keep_best = given.pop("keep_best", True)
+        given["keep_best"] = False
+    config = TrainConfig(dims=data.dims, preset=method, seed=seed, **given)
     training = TrainingData.from_arrays(
         data.train, data.axes, dims=data.dims, patch_size=config.patch_size, val_fraction=config.val_fraction
     )
@@ -112,6 +117,12 @@ def run_ours(
     trainer.train(max_seconds=max(seconds - setup, 1e-3))
     # CPU seconds per wall second per thread: below about 0.9 something else took the cores
     share = (time.process_time() - cpu0) / (time.perf_counter() - wall0) / torch_threads()
+    extra = {}
+    if score_last:
+        last = trainer.to_model(diagnose=False, validate=False)
+        extra["psnr_last"] = round(score(data, [last.predict(im, data.axes) for im in data.test]), 3)
+        kept = trainer.restore_best() if keep_best else None
+        extra["kept_step"] = kept["step"] if kept else None
     model = trainer.to_model(diagnose=False)
     if save_to:
         Path(save_to).mkdir(parents=True, exist_ok=True)
@@ -134,6 +145,7 @@ def run_ours(
         "metric": data.metric,
         "device": str(trainer.device),
         "cpu_share": round(share, 3),
+        **extra,
     }
 
 
@@ -229,6 +241,7 @@ def run(args) -> int:
                     parse_settings(args.set),
                     args.models,
                     args.label,
+                    args.score_last,
                 )
                 for b in budgets
             ]
@@ -394,6 +407,11 @@ def main() -> int:
         help="TrainConfig settings for our runs, e.g. lambda_inv=4 lr_schedule=step",
     )
     r.add_argument("--label", help="name of this variant in the records (default: the method)")
+    r.add_argument(
+        "--score-last",
+        action="store_true",
+        help="also score the run's last weights (psnr_last), before its end keeps the lowest validation loss's",
+    )
     r.add_argument("--models", metavar="DIR", help="save each of our trained models here (.n2s)")
     r.add_argument("--jsonl", required=True)
     r.set_defaults(func=run)

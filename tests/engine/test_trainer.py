@@ -88,3 +88,39 @@ def test_a_model_handed_out_does_not_change_when_training_continues(noisy_pair):
     trainer.train(max_steps=3)
     np.testing.assert_array_equal(model.predict(noisy_pair[0], "YX"), before)
     assert model.summary["steps"] == 2
+
+
+def _weights(net) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in net.state_dict().values()]
+
+
+@pytest.mark.parametrize("keep_best", [True, False])
+def test_a_run_ends_with_the_weights_of_its_lowest_validation_loss(noisy_pair, monkeypatch, keep_best):
+    """A validation loss that falls, then rises (a run fitting the noise): the run ends with
+    the weights of the lowest one, step 4's, unless told to keep the last."""
+    trainer = _trainer(noisy_pair[0], val_every=2, keep_best=keep_best)
+    losses = iter([0.5, 0.3, 0.4, 0.6, 0.7])  # steps 2, 4, 6, 8, then the last weights' at the end
+    monkeypatch.setattr(trainer, "validate", lambda: next(losses))
+    at = {}
+    trainer.train(max_steps=8, on_event=lambda e: at.__setitem__(e.step, _weights(trainer.net)))
+    now = _weights(trainer.net)
+    kept = 4 if keep_best else 8
+    assert all(torch.equal(a, b) for a, b in zip(now, at[kept], strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(at[4], at[8], strict=True))  # they differ
+    if keep_best:
+        assert trainer.kept_best == {"step": 4, "val_loss": 0.3, "last_step": 8, "last_val_loss": 0.7}
+        assert "step 4" in trainer.kept_note()
+        monkeypatch.setattr(trainer, "validate", lambda: 0.3)
+        assert trainer.to_model(diagnose=False).summary["kept_best"]["step"] == 4
+    else:
+        assert trainer.kept_best is None
+
+
+def test_a_run_whose_last_weights_are_best_keeps_them(noisy_pair, monkeypatch):
+    trainer = _trainer(noisy_pair[0], val_every=2)
+    losses = iter([0.5, 0.4, 0.3, 0.2, 0.9])  # steps 2, 4, 6, the last weights' (step 7), step 8
+    monkeypatch.setattr(trainer, "validate", lambda: next(losses))
+    trainer.train(max_steps=7)
+    assert trainer.kept_best is None
+    trainer.train(max_steps=1)  # a new run: its best is its last step, whatever the run before had
+    assert trainer.kept_best is None

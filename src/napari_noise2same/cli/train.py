@@ -22,6 +22,7 @@ CONFIG_OPTIONS = (
     "lr_schedule",
     "val_fraction",
     "stop_when_done",
+    "keep_best",
     "channel_mode",
     "augment",
 )
@@ -74,6 +75,14 @@ def add_parser(sub) -> None:
         action="store_true",
         default=None,
         help="end before the budget once the validation loss stops improving (after a short decay)",
+    )
+    t.add_argument(
+        "--keep-last",
+        dest="keep_best",
+        action="store_false",
+        default=None,
+        help="end with the last weights, even where earlier ones had a lower validation loss "
+        "(by default a run ends with the weights of its lowest validation loss)",
     )
     t.add_argument(
         "--checkpoint-minutes",
@@ -279,6 +288,8 @@ def run_training(trainer, steps, seconds, checkpoint=None) -> None:
 
         first = trainer.step
         trainer.train(max_steps=steps, max_seconds=seconds, on_event=on_event, checkpoint=checkpoint)
+        if trainer.kept_best:
+            bar.write(trainer.kept_note(), file=sys.stderr)
 
 
 def _lambda_inv(text: str):
