@@ -98,6 +98,7 @@ def run_ours(
     save_to: str | None = None,
     label: str | None = None,
     score_last: bool = False,
+    curve: bool = False,
 ) -> dict:
     from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
     from napari_noise2same.engine.auto import Budget
@@ -114,7 +115,15 @@ def run_ours(
     trainer = Trainer(training, config, axes=data.axes, device=device, budget=Budget(seconds=seconds))
     setup = time.perf_counter() - t0
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    trainer.train(max_seconds=max(seconds - setup, 1e-3))
+    points: list[dict] = []
+
+    def on_event(event) -> None:  # --curve: the PSNR of the weights at each validation (its time counts)
+        if event.val_loss is not None:
+            now = trainer.to_model(diagnose=False, validate=False)
+            psnr = score(data, [now.predict(im, data.axes) for im in data.test])
+            points.append({"step": event.step, "val_loss": round(event.val_loss, 5), "psnr": round(psnr, 3)})
+
+    trainer.train(max_seconds=max(seconds - setup, 1e-3), on_event=on_event if curve else None)
     # CPU seconds per wall second per thread: below about 0.9 something else took the cores
     share = (time.process_time() - cpu0) / (time.perf_counter() - wall0) / torch_threads()
     extra = {}
@@ -123,6 +132,9 @@ def run_ours(
         extra["psnr_last"] = round(score(data, [last.predict(im, data.axes) for im in data.test]), 3)
         kept = trainer.restore_best() if keep_best else None
         extra["kept_step"] = kept["step"] if kept else None
+        extra["kept_best"] = kept
+    if curve:
+        extra["curve"] = points
     model = trainer.to_model(diagnose=False)
     if save_to:
         Path(save_to).mkdir(parents=True, exist_ok=True)
@@ -242,6 +254,7 @@ def run(args) -> int:
                     args.models,
                     args.label,
                     args.score_last,
+                    args.curve,
                 )
                 for b in budgets
             ]
@@ -411,6 +424,11 @@ def main() -> int:
         "--score-last",
         action="store_true",
         help="also score the run's last weights (psnr_last), before its end keeps the lowest validation loss's",
+    )
+    r.add_argument(
+        "--curve",
+        action="store_true",
+        help="record the validation loss and the PSNR at every validation (scoring takes from the budget)",
     )
     r.add_argument("--models", metavar="DIR", help="save each of our trained models here (.n2s)")
     r.add_argument("--jsonl", required=True)
