@@ -87,6 +87,34 @@ def parse_settings(items: list[str]) -> dict:
     return out
 
 
+def val_terms(trainer, masks: int = 4, percent: float = 5.0) -> dict:
+    """Other measures on the validation patches, to compare with the validation loss as a sign
+    of quality: the reconstruction term, and the blind-spot error (the masked pixels' error
+    against the noisy input, whose expectation is the error against the clean image plus the
+    noise variance) over ``masks`` denser masks, with the invariance term on those pixels."""
+    import torch
+
+    from napari_noise2same.engine.masking import apply_mask, stratified_mask
+
+    net, cfg = trainer.net, trainer.config
+    was_training = net.training
+    net.eval()
+    x = torch.from_numpy(trainer._val).to(trainer.device)
+    err = inv = count = 0.0
+    with torch.no_grad():
+        full = net(x)
+        for k in range(masks):
+            gen = torch.Generator(device=trainer.device).manual_seed(100 + k)
+            mask = stratified_mask(tuple(x.shape), percent, device=trainer.device, generator=gen)
+            out = net(apply_mask(x, mask, cfg.replacement, cfg.mask_sigma, generator=gen))
+            err += float(((out - x) ** 2 * mask).sum())
+            inv += float(((out - full) ** 2 * mask).sum())
+            count += float(mask.sum())
+        rec = float(((full - x) ** 2).mean())
+    net.train(was_training)
+    return {"rec": round(rec, 5), "blindspot": round(err / count, 5), "inv": round(inv / count, 6)}
+
+
 def run_ours(
     data,
     key: str,
@@ -121,7 +149,9 @@ def run_ours(
         if event.val_loss is not None:
             now = trainer.to_model(diagnose=False, validate=False)
             psnr = score(data, [now.predict(im, data.axes) for im in data.test])
-            points.append({"step": event.step, "val_loss": round(event.val_loss, 5), "psnr": round(psnr, 3)})
+            points.append(
+                {"step": event.step, "val_loss": round(event.val_loss, 5), "psnr": round(psnr, 3), **val_terms(trainer)}
+            )
 
     trainer.train(max_seconds=max(seconds - setup, 1e-3), on_event=on_event if curve else None)
     # CPU seconds per wall second per thread: below about 0.9 something else took the cores
