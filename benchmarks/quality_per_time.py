@@ -134,7 +134,7 @@ def run_ours(
     t0 = time.perf_counter()
     given = dict(settings or {})
     if score_last:  # the run as configured; its end (keep_best) is applied below, after scoring the last weights
-        keep_best = given.pop("keep_best", True)
+        keep_best = given.pop("keep_best", True)  # unless told otherwise, score what keep_best would keep too
         given["keep_best"] = False
     config = TrainConfig(dims=data.dims, preset=method, seed=seed, **given)
     training = TrainingData.from_arrays(

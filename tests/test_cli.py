@@ -93,7 +93,16 @@ def test_train_without_settings_uses_auto_and_says_what_it_chose(tmp_path, noisy
 
     saved = load_model(model)
     assert saved.train_config.preset == "tiny" and saved.summary["auto"]["batch_size"] == 16
-    assert saved.per_frame and not saved.summary.get("checkpoint")
+    assert saved.per_frame and not saved.summary.get("checkpoint") and not saved.train_config.keep_best
     assert main(["info", str(model)]) == 0
     out = capsys.readouterr().out
     assert "chosen by auto" in out and "each frame by its own" in out
+
+
+def test_keep_best_is_asked_for_on_the_command_line(tmp_path, noisy_tiff):
+    model = tmp_path / "best.n2s"
+    argv = ["train", str(noisy_tiff), "-o", str(model), "--steps", "2", "--patch-size", "32", "--keep-best"]
+    assert main(argv) == 0
+    from napari_noise2same.engine import load_model
+
+    assert load_model(model).train_config.keep_best

@@ -117,10 +117,26 @@ def test_a_run_ends_with_the_weights_of_its_lowest_validation_loss(noisy_pair, m
 
 
 def test_a_run_whose_last_weights_are_best_keeps_them(noisy_pair, monkeypatch):
-    trainer = _trainer(noisy_pair[0], val_every=2)
+    trainer = _trainer(noisy_pair[0], val_every=2, keep_best=True)
     losses = iter([0.5, 0.4, 0.3, 0.2, 0.9])  # steps 2, 4, 6, the last weights' (step 7), step 8
     monkeypatch.setattr(trainer, "validate", lambda: next(losses))
     trainer.train(max_steps=7)
     assert trainer.kept_best is None
     trainer.train(max_steps=1)  # a new run: its best is its last step, whatever the run before had
     assert trainer.kept_best is None
+
+
+def test_a_last_validation_loss_within_the_margin_of_the_best_keeps_the_last_weights(noisy_pair, monkeypatch):
+    """The validation loss scatters: a last one less than 1 % above the best is no sign of
+    fitting the noise, and the last weights (trained longest) are kept."""
+    from napari_noise2same.engine.best import MARGIN
+
+    trainer = _trainer(noisy_pair[0], val_every=2, keep_best=True)
+    best = 0.4
+    losses = iter([0.5, best, best * (1 + MARGIN / 2)])  # steps 2, 4, then the last weights' (step 5)
+    monkeypatch.setattr(trainer, "validate", lambda: next(losses))
+    trainer.train(max_steps=5)
+    assert trainer.kept_best is None
+    losses = iter([0.5, best, best * (1 + 2 * MARGIN)])  # a new run (steps 6, 8, last 9): clearly worse
+    trainer.train(max_steps=4)
+    assert trainer.kept_best["step"] == 8

@@ -90,7 +90,7 @@ class TrainConfig:
     val_fraction: float = 0.05
     val_every: int = 100
     stop_when_done: bool = False  # end early (after a short decay) once the validation loss stops improving
-    keep_best: bool = True  # end a run with the weights of its lowest validation loss (when lower than the last's)
+    keep_best: bool = False  # end a run with the weights of its lowest validation loss (engine/best.py; opt-in)
     forward: str = "separate"  # "separate": two train-mode passes (official); "joint": one pass on [x, x_J]
     amp: bool = True  # mixed precision on CUDA
     channel_mode: str = "joint"  # "independent": one network per channel, each trained on its channel alone

@@ -22,6 +22,7 @@ import torch
 from .. import __version__
 from ..errors import ConfigError
 from .auto import Budget, choose
+from .best import BestWeights
 from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
 from .devices import resolve_device
@@ -116,7 +117,7 @@ class Trainer:
         self._correlated = False
         self._val = data.validation_patches(seed=0)
         self._run_started: float | None = None
-        self._best: tuple[float, int, dict] | None = None  # (validation loss, step, weights) of this run
+        self._best = BestWeights()  # this run's weights of the lowest validation loss
         #: what the last run's ending kept: the step and validation loss of the weights it ended with
         self.kept_best: dict | None = None
         #: things about the data or the settings a user should know, in words
@@ -239,7 +240,7 @@ class Trainer:
         self._stop.clear()
         run = _Run(self.step, max_steps, max_seconds)
         plateau = Plateau() if self.config.stop_when_done and self._val is not None else None
-        self._best, self.kept_best = None, None
+        self._best, self.kept_best = BestWeights(), None
         start = last_save = self._run_started = time.perf_counter()
         rate = None
         self.net.train()
@@ -259,7 +260,7 @@ class Trainer:
             rate = 1.0 / dt if rate is None else 0.9 * rate + 0.1 / dt
             val = self.validate() if self._val is not None and self.step % self.config.val_every == 0 else None
             if val is not None:
-                self._remember_if_best(val)
+                self._best.offer(self.net, val, self.step)
             notes = []
             if val is not None and plateau is not None and not run.finishing and plateau.update(val):
                 notes.append(run.finish(self.step, time.perf_counter() - start, self.config.lr_schedule))
@@ -291,26 +292,16 @@ class Trainer:
             self.restore_best()
         return self.history
 
-    def _remember_if_best(self, val: float) -> None:
-        if math.isfinite(val) and (self._best is None or val < self._best[0]):
-            weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
-            self._best = (val, self.step, weights)
-
     def restore_best(self) -> dict | None:
-        """End the run just finished with the weights of its lowest validation loss, where that
-        is lower than the last weights' (measured now).  On a small training set a long run can
-        start fitting the noise (docs/training.md: FMD at 4 photons peaked at 8 minutes of 30);
-        the validation loss, the same loss on held-out patches, rises with it.  Returns (and
+        """End the run just finished with the weights of its lowest validation loss, where the
+        last weights' (measured now) is higher by more than ``best.MARGIN``.  On a small training
+        set a long run can start fitting the noise; the validation loss, the same loss on
+        held-out patches, rises with it (engine/best.py).  Returns (and
         keeps in ``kept_best``) the steps and losses when earlier weights were taken, else None.
         The optimiser's state stays the last's: training continues from the kept weights."""
-        if self._best is None or self._val is None or self.step == self._best[1]:
+        if self._val is None or self._best.step in (None, self.step):
             return None
-        last = self.validate()
-        best, step, weights = self._best
-        if not best < last:
-            return None
-        self.net.load_state_dict(weights)
-        self.kept_best = {"step": step, "val_loss": best, "last_step": self.step, "last_val_loss": last}
+        self.kept_best = self._best.restore(self.net, self.validate(), self.step)
         return self.kept_best
 
     def kept_note(self) -> str | None:

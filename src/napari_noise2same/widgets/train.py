@@ -476,9 +476,6 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
             f"λ {s['lambda_inv']:.2g}) · validation {number(s.get('final_val_loss'))}\n"
             f"J-invariance D(f) = {number(s.get('invariance_D'))}: {D_MEANING}"
         )
-        if s.get("kept_best"):  # the run ended with earlier weights, of a lower validation loss
-            k = s["kept_best"]
-            self.result.value += f"\nkept step {k['step']}'s weights: the lowest validation loss of the run"
         self.result.tooltip = D_EXPLAINED
         self.save_button.enabled = True
         if inputs.files:  # a folder: the user applies the model (Save, or the Denoise widget)
