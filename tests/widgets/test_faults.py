@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-import napari_noise2same.widgets.train as train_module
 import napari_noise2same.widgets.train_results as train_results
+import napari_noise2same.widgets.train_run as train_run
 from napari_noise2same.engine import PredictOptions, Trainer
 from napari_noise2same.widgets.errors import message_for
 
@@ -21,7 +21,7 @@ def widget(make_napari_viewer, noisy_pair, monkeypatch):
     _, w = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
     w.preset.value, w.patch_size.value, w.batch_size.value, w.seed.value = "tiny", 32, 4, 0
     messages = []
-    for module in (train_module, train_results):  # the widget's reports (training, and saving or loading)
+    for module in (train_run, train_results):  # the widget's reports (training, and saving or loading)
         monkeypatch.setattr(module, "report", lambda e, action: messages.append(message_for(e, action)))
     return viewer, w, layer, messages
 
@@ -60,7 +60,7 @@ def test_stop_during_the_final_denoising_keeps_the_model(widget, qtbot, monkeypa
         return slow_run(*args, **kwargs)
 
     monkeypatch.setattr(TorchRunner, "__call__", slow)
-    monkeypatch.setattr(train_module, "denoise_layer_worker", _tiled(train_module.denoise_layer_worker))
+    monkeypatch.setattr(train_results, "denoise_layer_worker", _tiled(train_results.denoise_layer_worker))
     w.max_steps.value = 2
     w.train_button.clicked.emit()
     qtbot.waitUntil(

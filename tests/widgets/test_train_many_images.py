@@ -36,10 +36,10 @@ def _train(qtbot, widget, timeout=60_000):
 
 
 def _reports(monkeypatch):
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
 
     messages = []
-    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(str(e)))
+    monkeypatch.setattr(train_run, "report", lambda e, action: messages.append(str(e)))
     return messages
 
 
@@ -71,9 +71,9 @@ def _status_during_training(qtbot, widget, text):
 
 
 def test_the_status_names_the_previewed_layer(widget_for, qtbot, monkeypatch):
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
 
-    monkeypatch.setattr(train_module, "UPDATE_EVERY_S", 0.0)
+    monkeypatch.setattr(train_run, "UPDATE_EVERY_S", 0.0)
     viewer, widget, layers = widget_for(a=_noisy((64, 64), 0), b=_noisy((64, 64), 1))
     widget.layers.value = [layers["a"], layers["b"]]
     viewer.layers.selection.active = layers["b"]
@@ -84,9 +84,9 @@ def test_the_status_names_the_previewed_layer(widget_for, qtbot, monkeypatch):
 def test_a_folder_trains_and_adds_nothing_to_the_viewer(widget_for, qtbot, tmp_path, monkeypatch):
     for i, shape in enumerate([(64, 64), (48, 72), (2, 40, 40), (56, 56)]):
         tifffile.imwrite(tmp_path / f"f{i}.tif", (_noisy(shape, i) * 1000).astype(np.uint16))
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
 
-    monkeypatch.setattr(train_module, "UPDATE_EVERY_S", 0.0)
+    monkeypatch.setattr(train_run, "UPDATE_EVERY_S", 0.0)
     viewer, widget, _ = widget_for()
     widget.source.value = "folder"
     assert not widget.folder.native.isHidden() and widget.layers.native.isHidden()

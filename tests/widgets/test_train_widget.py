@@ -100,10 +100,10 @@ def test_no_layer_is_a_notification_not_a_crash(make_napari_viewer, qtbot):
 
 
 def test_too_small_layer_reports_instead_of_raising(make_napari_viewer, qtbot, monkeypatch):
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
 
     messages = []
-    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(str(e)))
+    monkeypatch.setattr(train_run, "report", lambda e, action: messages.append(str(e)))
     viewer = make_napari_viewer()
     viewer.add_image(np.full((16, 16), 3.0, np.float32), name="flat")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
@@ -185,10 +185,10 @@ def test_the_widget_shows_autos_choices_and_a_typed_value_wins(make_napari_viewe
 
 
 def test_a_bad_value_is_reported_before_training(make_napari_viewer, noisy_pair, qtbot, monkeypatch):
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
 
     messages = []
-    monkeypatch.setattr(train_module, "report", lambda e, action: messages.append(str(e)))
+    monkeypatch.setattr(train_run, "report", lambda e, action: messages.append(str(e)))
     viewer = make_napari_viewer()
     viewer.add_image(noisy_pair[0], name="cells")
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
@@ -200,11 +200,11 @@ def test_a_bad_value_is_reported_before_training(make_napari_viewer, noisy_pair,
 
 
 def test_training_writes_a_checkpoint_and_says_where(train_widget, qtbot, monkeypatch, tmp_path):
-    import napari_noise2same.widgets.train as train_module
+    import napari_noise2same.widgets.train_run as train_run
     from napari_noise2same.engine import load_model
 
-    monkeypatch.setattr(train_module, "CHECKPOINT_FOLDER", tmp_path)
-    monkeypatch.setattr(train_module, "CHECKPOINT_MINUTES", 0.001)
+    monkeypatch.setattr(train_run, "CHECKPOINT_FOLDER", tmp_path)
+    monkeypatch.setattr(train_run, "CHECKPOINT_MINUTES", 0.001)
     viewer, widget, layer, _ = train_widget
     widget.max_steps.value = 6
     widget.train_button.clicked.emit()

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import re
-import tempfile
 import threading
-import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import napari
 from magicgui.widgets import Container, Label, LineEdit, ProgressBar, PushButton
-from napari.utils.notifications import show_info, show_warning
-from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QSizePolicy
-from superqt.utils import create_worker  # not napari's: it keeps every worker (and its data) for the life of the window
 
 from ..engine.config import Budget
 from ..engine.data import fit_patch
 from ..errors import Noise2SameError
-from ..text import number
 from . import heap
-from .errors import report
-from .layers import (
-    current_slice,
-    layer_array,
-    layer_axes,
-    layer_pixel_size,
-    result_kwargs,
-    set_or_add,
-)
+from .layers import current_slice, layer_axes
 from .lifetime import on_closed
 from .loss_plot import LossPlot
-from .predict_job import denoise_layer_worker
-from .preview import LivePreview, denoise_plane
+from .preview import LivePreview
 from .quality_panel import QualityPanel
-from .session import SESSION
 from .train_inputs import Inputs, TrainInputs
 from .train_results import TrainResults
+from .train_run import Bridge, ModelKey, TrainRun
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
 
@@ -47,37 +30,8 @@ if TYPE_CHECKING:
     from ..engine.model import Noise2SameModel
     from ..engine.trainer import Trainer
 
-PREVIEW_EVERY_S = 3.0
-UPDATE_EVERY_S = 0.5  # progress, status and loss plot
-CHECKPOINT_MINUTES = 5.0
-CHECKPOINT_FOLDER = Path(tempfile.gettempdir()) / "napari-noise2same-checkpoints"
-D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
-D_EXPLAINED = (
-    "D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
-    "0 for a blind-spot network; Noise2Same may use each pixel a little."
-)
 
-
-class _Bridge(QObject):
-    """Carries events from the training thread to the GUI thread (queued connections)."""
-
-    event = Signal(object)
-    preview = Signal(object)
-    started = Signal(object)  # the trainer, once its settings are final
-    ready = Signal(object)  # the devices, once torch has loaded in the background
-
-
-@dataclass
-class _Key:
-    """What a model is bound to: changing any of these starts a new model."""
-
-    images: tuple  # the layers (id, shape, axes) or the folder's files
-    dims: int
-    preset: str
-    channel_mode: str
-
-
-class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
+class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container):
     def __init__(self, viewer: napari.viewer.Viewer):
         super().__init__(labels=False)
         self.viewer = viewer
@@ -154,7 +108,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self.model: Noise2SameModel | None = None
         self.start_model: Noise2SameModel | None = None  # loaded weights the next new model starts from
         self.loss_history: list[dict] = []
-        self._key: _Key | None = None
+        self._key: ModelKey | None = None
         self._worker = None
         self._predict_worker = None
         self._running = False  # from Train until the denoised layer is added (or a failure)
@@ -169,7 +123,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         self._preview_added = threading.Event()  # the worker's first step waits for the preview layer
         self._last_update = self._last_preview = 0.0
         self._budget = (None, 1.0)  # (steps, seconds) of the run in progress
-        self._bridge = _Bridge()
+        self._bridge = Bridge()
         self._bridge.event.connect(self._on_event)
         self._bridge.preview.connect(self._on_preview)
         self._bridge.started.connect(self._on_started)
@@ -295,251 +249,6 @@ class TrainWidget(TrainInputs, TrainSettings, TrainResults, Container):
         typed = self.axes.value.strip().upper()
         return self._layer_axes(layer, typed, first.data.ndim) if first is not None else typed
 
-    # -- training ---------------------------------------------------------------------------
-    def start_training(self) -> None:
-        # the click's work first: torch's imports in the background wait (widgets/warmup.py)
-        with self._warmup.gui_first():
-            self._start_training()
-
-    def _start_training(self) -> None:
-        if self.busy:
-            return
-        try:
-            inputs = self._gather()
-            config = self._config()
-        except (Noise2SameError, ValueError) as e:
-            report(e, "Training")
-            return
-        key = _Key(inputs.key, config.dims, config.preset, config.channel_mode)
-        if self.trainer is not None and self._key != key:
-            changed = [
-                {"images": "images or their axes", "channel_mode": "channel mode"}.get(n, n)
-                for n in ("images", "dims", "preset", "channel_mode")
-                if getattr(self._key, n) != getattr(key, n)
-            ]
-            show_info(f"Starting a new model: the {', '.join(changed)} changed since the last training.")
-            self.trainer, self.loss_history = None, []
-        elif self.trainer is not None:
-            # loss, optimiser, batch, patch and device may change between runs of the same model
-            try:
-                self.trainer.reconfigure(config, device=self.device.value, budget=self.budget)
-            except ValueError as e:
-                report(e, "Training")
-                return
-        self._key, self._inputs = key, inputs
-        preview = self._preview_layer()
-        self._source_layer = next((la for la in inputs.layers if preview is not None and la.name == preview.name), None)
-        self._preview_axes = self._axes_of(self._source_layer) if self._source_layer is not None else ""
-        self._update_preview_index()
-        self._preview_added.clear()
-        if self._warmup.done:
-            self._add_preview()
-        # else once torch has loaded (_torch_ready): adding a layer while the warm-up imports is slow
-        budget = self.budget
-        self._budget = (budget.steps, budget.seconds)
-        self._set_running(True, "Reading the files…" if self.folder_mode else "Preparing the data…")
-        self._worker = create_worker(
-            self._train_job,
-            inputs,
-            config,
-            self.device.value,
-            budget,
-            _start_thread=False,
-            _ignore_errors=True,
-        )
-        self._worker.returned.connect(self._training_done)
-        self._worker.errored.connect(lambda e: self._failed(e, "Training"))
-        self._worker.start()
-
-    def _train_job(self, inputs: Inputs, config, device, budget):
-        """Runs in the worker thread."""
-        # first the warm-up's imports, then the preview layer (main thread): each alone, since
-        # threads taking turns for the GIL made napari's 80 ms of adding a layer 170-440 ms
-        self._warmup.join()
-        self._preview_added.wait(timeout=10)
-        from ..engine import Trainer, TrainingData
-        from ..engine.trainer import Checkpoint
-
-        if self.trainer is None:
-            inputs.load()
-            training = TrainingData.from_arrays(
-                inputs.arrays,
-                inputs.axes,
-                dims=config.dims,
-                patch_size=config.patch_size,
-                val_fraction=config.val_fraction,
-                names=inputs.names,
-                val_arrays=inputs.val_arrays,
-                val_axes=inputs.val_axes,
-                val_names=inputs.val_names,
-            )
-            axes = inputs.axes[0]
-            self.trainer = Trainer(training, config, axes=axes, device=device, model=self.start_model, budget=budget)
-        trainer = self.trainer
-        self._bridge.started.emit(trainer)
-        self._last_preview = time.monotonic()
-        layer, preview_axes = self._source_layer, self._preview_axes
-        data = layer_array(layer) if layer is not None else None
-
-        def on_event(event):
-            self._bridge.event.emit(event)
-            if data is not None and time.monotonic() - self._last_preview >= PREVIEW_EVERY_S:
-                self._last_preview = time.monotonic()
-                index = self._preview_index
-                if index is not None:
-                    self._bridge.preview.emit((index, denoise_plane(trainer, data, preview_axes, index)))
-
-        CHECKPOINT_FOLDER.mkdir(parents=True, exist_ok=True)
-        name = layer.name if layer is not None else (inputs.files[0].parent.name if inputs.files else "model")
-        checkpoint = Checkpoint(CHECKPOINT_FOLDER / f"{_file_name(name)}.n2s", CHECKPOINT_MINUTES * 60)
-        trainer.train(max_steps=budget.steps, max_seconds=budget.seconds, on_event=on_event, checkpoint=checkpoint)
-        model = trainer.to_model()
-        if inputs.layers:
-            model.set_pixel_size(*layer_pixel_size(inputs.layers[0], inputs.axes[0]))
-        elif inputs.pixel_size is not None:
-            model.set_pixel_size(*inputs.pixel_size)
-        return model
-
-    def _on_event(self, event) -> None:
-        """Per step; the window is redrawn at most every UPDATE_EVERY_S (each redraw recomposes it)."""
-        if not self._alive:
-            return
-        self.loss_history = self.trainer.history if self.trainer is not None else []
-        if event.note:
-            show_info(f"Noise2Same, step {event.step}: {event.note}")
-        now = time.monotonic()
-        if now - self._last_update < UPDATE_EVERY_S:
-            return
-        self._last_update = now
-        steps, seconds = self._budget
-        done = event.elapsed_s / seconds
-        if event.target_step and steps:
-            done = max(done, 1 - (event.target_step - event.step) / steps)
-        if event.finishing and event.eta_s is not None:  # the run was shortened: progress towards its new end
-            done = event.elapsed_s / max(event.elapsed_s + event.eta_s, 1e-9)
-        self.progress.value = int(1000 * min(1.0, done))
-        eta = "" if event.eta_s is None else f" · {event.eta_s:.0f} s left"
-        done_note = " · learning has levelled off: finishing" if event.finishing else ""
-        self.status.value = (
-            f"step {event.step} · {event.steps_per_s:.1f} steps/s{eta}{done_note}\n"
-            f"{self._training_words()}\n"
-            f"loss {event.loss:.4f} = reconstruction {event.reconstruction:.4f} "
-            f"+ λ × invariance {event.invariance:.4f}"
-        )
-        self.loss_plot.set_history(self.loss_history)
-
-    def _training_words(self) -> str:
-        """On what the model trains and which layer the preview shows, in words."""
-        inputs = self._inputs
-        if inputs is None:
-            return ""
-        if inputs.files:
-            return f"on {inputs.describe()} · no live preview (nothing is added to the viewer)"
-        preview = f" · preview: {self._source_layer.name}" if self._live.name else " · no preview (too large)"
-        return f"on {inputs.describe()}{preview}"
-
-    def _on_started(self, trainer) -> None:
-        """Training has begun: show what auto chose, and where checkpoints go."""
-        if not self._alive:
-            return
-        c = trainer.config
-        self._show_choice(c, trainer.data.patch_size, trainer.auto, "auto chose: ")
-        inputs = self._inputs
-        if inputs is not None and inputs.val_names:
-            self.loss_plot.set_validation_label(f"validation: {Path(inputs.val_names[0]).name}")
-        else:
-            held_out = bool(trainer.data.val_regions)
-            self.loss_plot.set_validation_label("validation (held-out strips)" if held_out else "no validation")
-        self.auto_choice.tooltip = (
-            (self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
-            f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}"
-        ).strip()
-        for warning in trainer.warnings:
-            show_warning(f"Noise2Same: {warning[0].upper()}{warning[1:]}.")
-
-    def _on_preview(self, payload) -> None:
-        if self._alive:
-            self._live.show(*payload)
-
-    def _training_done(self, model: Noise2SameModel) -> None:
-        if not self._alive:
-            return
-        self.model = model
-        self.loss_history = self.trainer.history
-        self.loss_plot.set_history(self.loss_history)
-        inputs = self._inputs
-        SESSION.add(self._source_layer.name if self._source_layer is not None else inputs.files[0].parent.name, model)
-        s = model.summary
-        self.result.value = (
-            f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
-            f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
-            f"λ {s['lambda_inv']:.2g}) · validation {number(s.get('final_val_loss'))}\n"
-            f"J-invariance D(f) = {number(s.get('invariance_D'))}: {D_MEANING}"
-        )
-        self.result.tooltip = D_EXPLAINED
-        self.save_button.enabled = True
-        if inputs.files:  # a folder: the user applies the model (Save, or the Denoise widget)
-            self._set_running(
-                False,
-                f"Done: trained on {inputs.describe()}. Save the model, or denoise files or layers with "
-                "'Denoise with Noise2Same' (the model is in its list).",
-                finished=True,
-            )
-            return
-        # the previewed layer first: its result replaces the preview the user is looking at
-        pairs = list(zip(inputs.layers, inputs.axes, strict=True))
-        self._denoise_queue = sorted(pairs, key=lambda item: item[0] is not self._source_layer)
-        self._denoise_total = len(self._denoise_queue)
-        self._denoise_next()
-
-    def _denoise_next(self) -> None:
-        """Denoise the next trained-on layer into its ``<name>_denoised``."""
-        layer, axes = self._denoise_queue[0]
-        done = self._denoise_total - len(self._denoise_queue)
-        counted = f" {done + 1} of {self._denoise_total}" if self._denoise_total > 1 else ""
-        self.status.value = f"Denoising{counted}: {layer.name}…"
-        self._predict_worker = denoise_layer_worker(self.model, layer, axes, self._predict_progress)
-        self._predict_worker.returned.connect(self._denoised)
-        self._predict_worker.errored.connect(lambda e: self._failed(e, "Denoising"))
-        self._predict_worker.start()
-
-    def _failed(self, error: BaseException, action: str) -> None:
-        """A worker failed or was stopped: say why, drop the half-made preview, keep the model."""
-        report(error, action)
-        if not self._alive:
-            return
-        self._live.drop()
-        stopped = isinstance(error, InterruptedError)
-        self._set_running(
-            False,
-            f"{action} {'stopped' if stopped else 'failed'}."
-            + (" Train again to continue from the weights." if self.trainer is not None else ""),
-        )
-
-    def _predict_progress(self, done: int, total: int) -> None:
-        """Progress over all the layers to denoise, each counted as one."""
-        if not self._alive:
-            return
-        images = max(self._denoise_total, 1)
-        finished = images - len(self._denoise_queue)
-        self.progress.value = int(1000 * (finished + done / max(total, 1)) / images)
-
-    def _denoised(self, denoised) -> None:
-        if not self._alive:
-            return
-        layer, _ = self._denoise_queue.pop(0)
-        if layer is self._source_layer:
-            self._live.finish(layer, denoised)
-            self.compare_button.enabled = self.residual_button.enabled = True
-        else:
-            set_or_add(self.viewer, denoised, result_kwargs(layer, f"{layer.name}_denoised"))
-        if self._denoise_queue:
-            self._denoise_next()
-            return
-        names = [f"{layer.name}_denoised" for layer in self._inputs.layers]
-        added = names[0] if len(names) == 1 else f"{len(names)} layers ({', '.join(names)})"
-        self._set_running(False, f"Done: added {added}. Train again to continue from these weights.", finished=True)
-
     # -- controls ---------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -604,7 +313,3 @@ def _data_shape(array, axes: str, dims: int) -> tuple[tuple[int, ...], int]:
 
     layout = make_layout(tuple(array.shape), axes.strip().upper(), dims)
     return spatial_shape(layout), layout.channels
-
-
-def _file_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"

@@ -1,5 +1,6 @@
-"""What the training widget offers around a model: save it, compare and check the result, and
-start from saved weights (mixed into the widget; the widget holds the model and the layers)."""
+"""What the training widget does with a trained model: denoise the layers it trained on, save it,
+compare and check the result, and start from saved weights (mixed into the widget; the widget
+holds the model and the layers)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,93 @@ from typing import TYPE_CHECKING
 from napari.utils.notifications import show_info, show_warning
 
 from ..errors import Noise2SameError
+from ..text import number
 from .dialogs import MODEL_FILTER, ask_open, ask_save
 from .errors import report
-from .layers import add_residual, toggle_side_by_side
+from .layers import add_residual, result_kwargs, set_or_add, toggle_side_by_side
+from .predict_job import denoise_layer_worker
+from .session import SESSION
 
 if TYPE_CHECKING:
     from ..engine.model import Noise2SameModel
 
 
+D_MEANING = "how much a pixel's output follows that pixel's own noise (0 = blind spot)."
+D_EXPLAINED = (
+    "D(f) is how much the output at a pixel changes when that pixel alone is replaced by noise: "
+    "0 for a blind-spot network; Noise2Same may use each pixel a little."
+)
+
+
 class TrainResults:
-    """Save, Side by side, Residual, Quality's source, Load weights / Forget weights."""
+    """The trained-on layers denoised, Save, Side by side, Residual, Quality's source, Load
+    weights / Forget weights."""
+
+    def _training_done(self, model: Noise2SameModel) -> None:
+        if not self._alive:
+            return
+        self.model = model
+        self.loss_history = self.trainer.history
+        self.loss_plot.set_history(self.loss_history)
+        inputs = self._inputs
+        SESSION.add(self._source_layer.name if self._source_layer is not None else inputs.files[0].parent.name, model)
+        s = model.summary
+        self.result.value = (
+            f"{s['steps']} steps · loss {s['final_loss']:.3f} (reconstruction "
+            f"{s['final_reconstruction']:.3f}, invariance {s['final_invariance']:.3f}, "
+            f"λ {s['lambda_inv']:.2g}) · validation {number(s.get('final_val_loss'))}\n"
+            f"J-invariance D(f) = {number(s.get('invariance_D'))}: {D_MEANING}"
+        )
+        self.result.tooltip = D_EXPLAINED
+        self.save_button.enabled = True
+        if inputs.files:  # a folder: the user applies the model (Save, or the Denoise widget)
+            self._set_running(
+                False,
+                f"Done: trained on {inputs.describe()}. Save the model, or denoise files or layers with "
+                "'Denoise with Noise2Same' (the model is in its list).",
+                finished=True,
+            )
+            return
+        # the previewed layer first: its result replaces the preview the user is looking at
+        pairs = list(zip(inputs.layers, inputs.axes, strict=True))
+        self._denoise_queue = sorted(pairs, key=lambda item: item[0] is not self._source_layer)
+        self._denoise_total = len(self._denoise_queue)
+        self._denoise_next()
+
+    def _denoise_next(self) -> None:
+        """Denoise the next trained-on layer into its ``<name>_denoised``."""
+        layer, axes = self._denoise_queue[0]
+        done = self._denoise_total - len(self._denoise_queue)
+        counted = f" {done + 1} of {self._denoise_total}" if self._denoise_total > 1 else ""
+        self.status.value = f"Denoising{counted}: {layer.name}…"
+        self._predict_worker = denoise_layer_worker(self.model, layer, axes, self._predict_progress)
+        self._predict_worker.returned.connect(self._denoised)
+        self._predict_worker.errored.connect(lambda e: self._failed(e, "Denoising"))
+        self._predict_worker.start()
+
+    def _predict_progress(self, done: int, total: int) -> None:
+        """Progress over all the layers to denoise, each counted as one."""
+        if not self._alive:
+            return
+        images = max(self._denoise_total, 1)
+        finished = images - len(self._denoise_queue)
+        self.progress.value = int(1000 * (finished + done / max(total, 1)) / images)
+
+    def _denoised(self, denoised) -> None:
+        if not self._alive:
+            return
+        layer, _ = self._denoise_queue.pop(0)
+        if layer is self._source_layer:
+            self._live.finish(layer, denoised)
+            self.compare_button.enabled = self.residual_button.enabled = True
+        else:
+            set_or_add(self.viewer, denoised, result_kwargs(layer, f"{layer.name}_denoised"))
+        if self._denoise_queue:
+            self._denoise_next()
+            return
+        names = [f"{layer.name}_denoised" for layer in self._inputs.layers]
+        added = names[0] if len(names) == 1 else f"{len(names)} layers ({', '.join(names)})"
+        self._set_running(False, f"Done: added {added}. Train again to continue from these weights.", finished=True)
 
     def save_model(self, path) -> None:
         if self.model is None:
