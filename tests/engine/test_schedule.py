@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from napari_noise2same.engine.run_budget import RunBudget
 from napari_noise2same.engine.schedule import TAIL, Plateau, lr_factor
-from napari_noise2same.engine.trainer import _Run
 
 
 def test_step_schedule_is_the_official_halving():
@@ -54,7 +54,7 @@ def test_plateau_ignores_nan():
 
 
 def test_finishing_early_leaves_only_the_decay():
-    run = _Run(first_step=100, steps=1000, seconds=None)
+    run = RunBudget(first_step=100, steps=1000, seconds=None)
     note = run.finish(step=300, elapsed=50.0, schedule="tail")  # 20 % of the run done
     assert run.finishing and "finishing" in note
     # the run is shortened so that 20 % done is where the decay starts
@@ -63,9 +63,9 @@ def test_finishing_early_leaves_only_the_decay():
 
 
 def test_finishing_by_time_and_without_decay():
-    run = _Run(first_step=0, steps=None, seconds=600.0)
+    run = RunBudget(first_step=0, steps=None, seconds=600.0)
     run.finish(step=50, elapsed=60.0, schedule="tail")
     assert run.seconds == pytest.approx(60.0 / (1 - TAIL))
-    flat = _Run(first_step=0, steps=None, seconds=600.0)
+    flat = RunBudget(first_step=0, steps=None, seconds=600.0)
     assert "stopping" in flat.finish(step=50, elapsed=60.0, schedule="step")
     assert flat.over(50, 60.0)

@@ -31,7 +31,8 @@ from .loss import LossValues, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
 from .model import Noise2SameModel
 from .noise import CORRELATED, correlation, noise_std
-from .schedule import Plateau, decay_start, decays, lr_factor
+from .run_budget import RunBudget, eta
+from .schedule import Plateau, lr_factor
 from .unet import UNet, UNetConfig, channels_last
 
 
@@ -238,7 +239,7 @@ class Trainer:
         spans this run; ``checkpoint`` saves the model now and then while it runs."""
         check_budget(max_steps, max_seconds)
         self._stop.clear()
-        run = _Run(self.step, max_steps, max_seconds)
+        run = RunBudget(self.step, max_steps, max_seconds)
         plateau = Plateau() if self.config.stop_when_done and self._val is not None else None
         self._best, self.kept_best = BestWeights(), None
         start = last_save = self._run_started = time.perf_counter()
@@ -278,7 +279,7 @@ class Trainer:
                 val_loss=val,
                 steps_per_s=rate,
                 elapsed_s=elapsed,
-                eta_s=_eta(self.step, run.target_step, rate, elapsed, run.seconds),
+                eta_s=eta(self.step, run.target_step, rate, elapsed, run.seconds),
                 learning_rate=self.optimizer.param_groups[0]["lr"],
                 finishing=run.finishing,
                 note="; ".join(notes) or None,
@@ -415,59 +416,10 @@ class Trainer:
         model.save(path)
 
 
-class _Run:
-    """One call of :meth:`Trainer.train`: its budget, its progress, and ending it early."""
-
-    def __init__(self, first_step: int, steps: int | None, seconds: float | None):
-        self.first_step, self.steps, self.seconds = first_step, steps, seconds
-        self.finishing = False
-
-    @property
-    def target_step(self) -> int | None:
-        return None if self.steps is None else self.first_step + self.steps
-
-    def progress(self, step: int, elapsed: float) -> float:
-        parts = []
-        if self.steps:
-            parts.append((step - self.first_step) / self.steps)
-        if self.seconds:
-            parts.append(elapsed / self.seconds)
-        return max(parts)
-
-    def over(self, step: int, elapsed: float) -> bool:
-        return (self.steps is not None and step - self.first_step >= self.steps) or (
-            self.seconds is not None and elapsed >= self.seconds
-        )
-
-    def finish(self, step: int, elapsed: float, schedule: str) -> str:
-        """Learning has stopped: shorten the run so that only the schedule's decay is left (or
-        end it now, for a schedule without one).  Returns what happened, in words."""
-        self.finishing = True
-        done = self.progress(step, elapsed)
-        if decays(schedule) and done < decay_start(schedule):
-            scale = done / decay_start(schedule)
-            self.steps = None if self.steps is None else max(1, round(self.steps * scale))
-            self.seconds = None if self.seconds is None else self.seconds * scale
-            return "the validation loss stopped improving: finishing with the learning-rate decay"
-        if decays(schedule):
-            return "the validation loss stopped improving during the final decay: finishing it"
-        self.steps, self.seconds = step - self.first_step, None
-        return "the validation loss stopped improving: stopping"
-
-
 def _amp_dtype(device: torch.device):
     if device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def _eta(step, target, rate, elapsed, max_seconds):
-    etas = []
-    if target is not None and rate:
-        etas.append((target - step) / rate)
-    if max_seconds is not None:
-        etas.append(max(0.0, max_seconds - elapsed))
-    return min(etas) if etas else None
 
 
 def _mean(values) -> float | None:
