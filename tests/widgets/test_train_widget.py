@@ -44,6 +44,20 @@ def test_train_adds_a_better_denoised_layer(train_widget, qtbot):
     assert not widget.progress.native.isHidden() and widget.progress.value == widget.progress.max  # 100 %, not 0 %
 
 
+def test_the_preview_layer_is_there_before_the_first_step(train_widget, qtbot):
+    # the training thread waits for the preview layer before its first step (napari adding a
+    # layer while that thread held the GIL took 2-5x as long), whether torch had loaded or not
+    viewer, widget, layer, _ = train_widget
+    widget.max_steps.value = 5
+    layers_at_first_event = []
+    widget._bridge.started.connect(lambda _: layers_at_first_event.append(list(viewer.layers)))
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: bool(layers_at_first_event), timeout=30_000)
+    assert "cells_preview" in [la.name for la in layers_at_first_event[0]]
+    _wait_idle(qtbot, widget)
+    assert "cells_denoised" in viewer.layers and "cells_preview" not in viewer.layers
+
+
 def test_stop_within_a_second_then_continue(train_widget, qtbot):
     viewer, widget, layer, _ = train_widget
     widget.max_steps.value = 0
