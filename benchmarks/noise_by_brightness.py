@@ -20,21 +20,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from shared_data import DATASETS, dataset
 
-BLOCK = 16
+from napari_noise2same.engine.noise import BLOCK, block_noise_std
 
 
 def block_sigma_and_mean(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(plane, dtype=np.float64)
-    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
-    h, w = x.shape[0] - 2, x.shape[1] - 2
-    r = sum(kernel[i, j] * x[i : i + h, j : j + w] for i in range(3) for j in range(3))
-    r = np.abs(r) * (np.sqrt(np.pi / 2) / 6)
-    bh, bw = h // BLOCK * BLOCK, w // BLOCK * BLOCK
-
-    def blocks(a: np.ndarray) -> np.ndarray:
-        return a[:bh, :bw].reshape(bh // BLOCK, BLOCK, bw // BLOCK, BLOCK).mean(axis=(1, 3)).ravel()
-
-    return blocks(r), blocks(x[1:-1, 1:-1])
+    """Each block's noise std (the estimator's own blocks) and mean, flattened alike."""
+    sigma = block_noise_std(plane, BLOCK)
+    h, w = sigma.shape[0] * BLOCK, sigma.shape[1] * BLOCK
+    inner = np.asarray(plane, dtype=np.float64)[1 : 1 + h, 1 : 1 + w]
+    return sigma.ravel(), inner.reshape(sigma.shape[0], BLOCK, sigma.shape[1], BLOCK).mean(axis=(1, 3)).ravel()
 
 
 def main() -> int:

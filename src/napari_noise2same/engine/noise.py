@@ -36,11 +36,10 @@ BLOCK = 16  # side of the blocks whose noise levels are combined as a root mean 
 CORRELATED = 1.12
 
 
-def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
-    """The RMS over ``block`` x ``block`` blocks of Immerkaer's white-noise std (the whole
-    plane where it is smaller than a block; at least 3 x 3)."""
+def _residual(plane: np.ndarray) -> np.ndarray:
+    """Immerkaer's white-noise residual: |Laplacian-difference filter| scaled to the noise std."""
     x = np.asarray(plane, dtype=np.float64)
-    r = np.abs(
+    return np.abs(
         x[:-2, :-2]
         - 2 * x[:-2, 1:-1]
         + x[:-2, 2:]
@@ -51,10 +50,24 @@ def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
         - 2 * x[2:, 1:-1]
         + x[2:, 2:]
     ) * (np.sqrt(np.pi / 2) / 6)
+
+
+def block_noise_std(plane: np.ndarray, block: int = BLOCK) -> np.ndarray | None:
+    """Immerkaer's white-noise std in each ``block`` x ``block`` block (of the plane without its
+    one-pixel border), as a 2D array; None where the plane is smaller than a block."""
+    r = _residual(plane)
     h, w = r.shape[0] // block * block, r.shape[1] // block * block
     if not h or not w:
-        return float(r.mean())
-    blocks = r[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+        return None
+    return r[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+
+
+def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
+    """The RMS over ``block`` x ``block`` blocks of Immerkaer's white-noise std (the whole
+    plane where it is smaller than a block; at least 3 x 3)."""
+    blocks = block_noise_std(plane, block)
+    if blocks is None:
+        return float(_residual(plane).mean())
     return float(np.sqrt(np.mean(blocks**2)))
 
 
