@@ -17,16 +17,15 @@
 set -u
 OUT=${OUT:-gpu_check_out}
 PY=${PY:-$(command -v python || command -v python3)}
-python() { "$PY" "$@"; }
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 log() { echo; echo "=== $(date +%T) $*"; }
 
 log "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/gpu.txt"
-python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" \
+"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" \
     2>&1 | tee -a "$OUT/gpu.txt"
-python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || { echo "no CUDA device: stop"; exit 1; }
+"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" || { echo "no CUDA device: stop"; exit 1; }
 
 log "1. training throughput per preset, 2D and 3D, mixed precision on and off (about 2.5 min; 2 min 19 s on an H200)"
 timeout 230 "$PY" benchmarks/training_throughput.py --device cuda --seconds 2 --warmup-steps 3 --amp on off \

@@ -49,11 +49,11 @@ def test_the_preview_layer_is_there_before_the_first_step(train_widget, qtbot):
     # layer while that thread held the GIL took 2-5x as long), whether torch had loaded or not
     viewer, widget, layer, _ = train_widget
     widget.max_steps.value = 5
-    layers_at_first_event = []
-    widget._bridge.started.connect(lambda _: layers_at_first_event.append(list(viewer.layers)))
+    layers_at_start = []
+    widget._bridge.started.connect(lambda _: layers_at_start.append(list(viewer.layers)))
     widget.train_button.clicked.emit()
-    qtbot.waitUntil(lambda: bool(layers_at_first_event), timeout=30_000)
-    assert "cells_preview" in [la.name for la in layers_at_first_event[0]]
+    qtbot.waitUntil(lambda: bool(layers_at_start), timeout=30_000)
+    assert "cells_preview" in [la.name for la in layers_at_start[0]]
     _wait_idle(qtbot, widget)
     assert "cells_denoised" in viewer.layers and "cells_preview" not in viewer.layers
 
