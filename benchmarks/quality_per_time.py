@@ -149,9 +149,10 @@ def run_ours(
         if event.val_loss is not None:
             now = trainer.to_model(diagnose=False, validate=False)
             psnr = score(data, [now.predict(im, data.axes) for im in data.test])
-            points.append(
-                {"step": event.step, "val_loss": round(event.val_loss, 5), "psnr": round(psnr, 3), **val_terms(trainer)}
-            )
+            point = {"step": event.step, "val_loss": round(event.val_loss, 5), "psnr": round(psnr, 3)}
+            if data.unseen:  # the same content under noise it never trained on: does it fit its own noise?
+                point["psnr_unseen"] = round(score(data, [now.predict(im, data.axes) for im in data.unseen]), 3)
+            points.append({**point, **val_terms(trainer)})
 
     trainer.train(max_seconds=max(seconds - setup, 1e-3), on_event=on_event if curve else None)
     # CPU seconds per wall second per thread: below about 0.9 something else took the cores
@@ -170,6 +171,8 @@ def run_ours(
         Path(save_to).mkdir(parents=True, exist_ok=True)
         model.save(Path(save_to) / f"{key}_{label or method}_{seconds / 60:g}min_seed{seed}.n2s")
     outputs = [model.predict(im, data.axes) for im in data.test]
+    if data.unseen:
+        extra["psnr_unseen"] = round(score(data, [model.predict(im, data.axes) for im in data.unseen]), 3)
     return {
         "data": key,
         "method": method,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -101,12 +101,16 @@ def correlated_fmd(photons: float = 8.0, seed: int = 0) -> tuple[np.ndarray, np.
     return (clean + blurred).astype(np.float32), clean
 
 
-def synthetic_volume(shape=(48, 160, 160), photons: float = 10.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(noisy, clean) 3D blobs and filaments with Poisson-Gaussian noise, scaled to 0-255."""
+def synthetic_volume(
+    shape=(48, 160, 160), photons: float = 10.0, seed: int = 0, noise_seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, clean) 3D blobs and filaments with Poisson-Gaussian noise, scaled to 0-255
+    (the noise drawn with ``noise_seed``, ``seed`` by default)."""
     from napari_noise2same.examples import poisson_gaussian, synthetic_cells
 
     clean = synthetic_cells(shape, seed=seed)
-    return poisson_gaussian(clean, photons=photons, seed=seed) * 255.0, clean * 255.0
+    noise_seed = seed if noise_seed is None else noise_seed
+    return poisson_gaussian(clean, photons=photons, seed=noise_seed) * 255.0, clean * 255.0
 
 
 @dataclass
@@ -119,10 +123,16 @@ class Dataset:
     clean: list  # their clean versions (same units)
     #: "microscopy" (the CARE protocol, microscopy_psnr) or "plain" (peak 255, natural images)
     metric: str = "plain"
+    #: the test images' clean content under another draw of the same noise, never trained on
+    #: (empty for real noise): a model that fits its training noise scores lower here
+    unseen: list = field(default_factory=list)
 
     def score(self, clean: np.ndarray, image: np.ndarray) -> float:
         return microscopy_psnr(clean, image) if self.metric == "microscopy" else psnr(clean, image)
 
+
+#: offset of the noise seed of a dataset's ``unseen`` images
+UNSEEN = 1000
 
 DATASETS = ("fmd", "set12", "fmd-photons4", "set12-sigma50", "fmd-correlated", "volume")
 
@@ -139,7 +149,10 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         return (
             None
             if pair is None
-            else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
+            else Dataset(
+                "FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy",
+                [poisson_fmd(VERY_NOISY_PHOTONS, seed + UNSEEN)[0]],
+            )
         )
     if key == "fmd-correlated":
         pair = correlated_fmd(seed=seed)
@@ -154,8 +167,10 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         if images is None:
             return None
         noisy = [n for _, n, _ in images]
-        return Dataset(f"Set12 sigma {sigma:g}", crops(noisy), "YX", 2, noisy, [c for _, _, c in images])
+        unseen = [n for _, n, _ in set12(sigma, seed=seed + UNSEEN)]
+        return Dataset(f"Set12 sigma {sigma:g}", crops(noisy), "YX", 2, noisy, [c for _, _, c in images], unseen=unseen)
     if key == "volume":
         noisy, clean = synthetic_volume(seed=seed)
-        return Dataset("synthetic 3D volume", [noisy], "ZYX", 3, [noisy], [clean], "microscopy")
+        unseen = [synthetic_volume(seed=seed, noise_seed=seed + UNSEEN)[0]]
+        return Dataset("synthetic 3D volume", [noisy], "ZYX", 3, [noisy], [clean], "microscopy", unseen)
     raise ValueError(f"unknown dataset {key!r}; one of {', '.join(DATASETS)}")
