@@ -146,13 +146,11 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         return Dataset("FMD confocal FISH", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
     if key == "fmd-photons4":
         pair = poisson_fmd(VERY_NOISY_PHOTONS, seed)
+        unseen = [poisson_fmd(VERY_NOISY_PHOTONS, seed + UNSEEN)[0]] if pair is not None else []
         return (
             None
             if pair is None
-            else Dataset(
-                "FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy",
-                [poisson_fmd(VERY_NOISY_PHOTONS, seed + UNSEEN)[0]],
-            )
+            else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy", unseen)
         )
     if key == "fmd-correlated":
         pair = correlated_fmd(seed=seed)
