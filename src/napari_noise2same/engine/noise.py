@@ -4,15 +4,19 @@ In Noise2Same's bound on the supervised loss (Xie, Wang, Ji 2020, Theorem 2) the
 invariance term is weighted by ``2 sigma``, sigma the noise std in the network's
 (standardised) units, and the paper's Sec. 5.2 trains with this 2-sigma form; the default
 ``lambda_inv = 2`` takes sigma = 1, the most a standardised image can have.  Estimating
-sigma gives a tighter bound.  The estimator is Immerkaer's (1996): the mean absolute
-response to a Laplacian-difference kernel that cancels smooth structure, taken in blocks of
-16 x 16 pixels and combined as a root mean square over the blocks and a few planes of the
-training data.  The bound needs the noise's RMS; Immerkaer's whole-plane mean averages the
-noise's std, which falls short of its RMS where the noise depends on the signal (Poisson).
-The blocks' RMS measured (benchmarks/noise_estimate.py, FMD and Set12, docs/quality.md): real
-FMD noise 0.94x the true std, Poisson noise at 4 photons 0.94-1.02x, Gaussian sigma 25-50
-1.00-1.04x.  Underestimating sigma costs more than overestimating it: on FMD at 4 photons
-(3 minutes, docs/training.md) lambda_inv 1 gave 22.1 dB, auto (1.59) 26.1, 2 26.0, 4 25.9.
+sigma gives a tighter bound.  The bound pools the noise of all pixels, so the sigma it needs
+is the noise's root mean square, also where the noise depends on the signal (Poisson).  The
+estimate is built on Immerkaer's (1996) Laplacian-difference kernel, which cancels smooth
+structure and, applied to white noise of std s, responds with std 6 s: the root mean square
+of that response over 16 x 16 blocks (so their noise levels can be read one by one) and a
+few planes of the training data, over 6.  Immerkaer's own statistic, the mean absolute
+response times sqrt(pi / 2) / 6, takes the response to be Gaussian; photon-limited noise is
+skewed and, in dark regions, mostly zero, and that statistic read 0.94x the true RMS on FMD
+at 4 photons, which set lambda_inv 6 % below the bound's (benchmarks/noise_estimate.py,
+docs/quality.md: the RMS reads 1.00-1.01x there, Gaussian sigma 25-50 1.00-1.04x, real FMD
+noise 0.98x against its 50-frame mean).  Underestimating sigma costs more than
+overestimating it: on FMD at 4 photons (3 minutes, docs/training.md) lambda_inv 1 gave
+22.1 dB, 1.59 26.1, 2 26.0, 4 25.9.
 
 Immerkaer's estimator assumes white noise.  Noise correlated between neighbouring pixels
 (a detector's filter, demosaicing, a blur after acquisition) has little power at the highest
@@ -36,10 +40,10 @@ BLOCK = 16  # side of the blocks whose noise levels are combined as a root mean 
 CORRELATED = 1.12
 
 
-def _residual(plane: np.ndarray) -> np.ndarray:
-    """Immerkaer's white-noise residual: |Laplacian-difference filter| scaled to the noise std."""
+def _response(plane: np.ndarray) -> np.ndarray:
+    """Immerkaer's Laplacian-difference response over 6: for white noise of std s, its std is s."""
     x = np.asarray(plane, dtype=np.float64)
-    return np.abs(
+    return (
         x[:-2, :-2]
         - 2 * x[:-2, 1:-1]
         + x[:-2, 2:]
@@ -49,25 +53,25 @@ def _residual(plane: np.ndarray) -> np.ndarray:
         + x[2:, :-2]
         - 2 * x[2:, 1:-1]
         + x[2:, 2:]
-    ) * (np.sqrt(np.pi / 2) / 6)
+    ) / 6
 
 
 def block_noise_std(plane: np.ndarray, block: int = BLOCK) -> np.ndarray | None:
-    """Immerkaer's white-noise std in each ``block`` x ``block`` block (of the plane without its
-    one-pixel border), as a 2D array; None where the plane is smaller than a block."""
-    r = _residual(plane)
+    """The white-noise std (the response's RMS) in each ``block`` x ``block`` block of the
+    plane without its one-pixel border, as a 2D array; None where the plane is smaller than a block."""
+    r = _response(plane)
     h, w = r.shape[0] // block * block, r.shape[1] // block * block
     if not h or not w:
         return None
-    return r[:h, :w].reshape(h // block, block, w // block, block).mean(axis=(1, 3))
+    return np.sqrt((r[:h, :w] ** 2).reshape(h // block, block, w // block, block).mean(axis=(1, 3)))
 
 
 def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
-    """The RMS over ``block`` x ``block`` blocks of Immerkaer's white-noise std (the whole
-    plane where it is smaller than a block; at least 3 x 3)."""
+    """The RMS over ``block`` x ``block`` blocks of their white-noise std (the whole plane where
+    it is smaller than a block; at least 3 x 3)."""
     blocks = block_noise_std(plane, block)
     if blocks is None:
-        return float(_residual(plane).mean())
+        return float(np.sqrt(np.mean(_response(plane) ** 2)))
     return float(np.sqrt(np.mean(blocks**2)))
 
 
