@@ -40,8 +40,9 @@ BLOCK = 16  # side of the blocks whose noise levels are combined as a root mean 
 CORRELATED = 1.12
 
 
-def _response(plane: np.ndarray) -> np.ndarray:
-    """Immerkaer's Laplacian-difference response over 6: for white noise of std s, its std is s."""
+def laplacian_residual(plane: np.ndarray) -> np.ndarray:
+    """Immerkaer's Laplacian-difference response over 6 (the kernel's norm,
+    sqrt(1+4+1+4+16+4+1+4+1)): for white noise of std s, its std is s."""
     x = np.asarray(plane, dtype=np.float64)
     return (
         x[:-2, :-2]
@@ -59,7 +60,7 @@ def _response(plane: np.ndarray) -> np.ndarray:
 def block_noise_std(plane: np.ndarray, block: int = BLOCK) -> np.ndarray | None:
     """The white-noise std (the response's RMS) in each ``block`` x ``block`` block of the
     plane without its one-pixel border, as a 2D array; None where the plane is smaller than a block."""
-    r = _response(plane)
+    r = laplacian_residual(plane)
     h, w = r.shape[0] // block * block, r.shape[1] // block * block
     if not h or not w:
         return None
@@ -71,7 +72,7 @@ def plane_noise_std(plane: np.ndarray, block: int = BLOCK) -> float:
     it is smaller than a block; at least 3 x 3)."""
     blocks = block_noise_std(plane, block)
     if blocks is None:
-        return float(np.sqrt(np.mean(_response(plane) ** 2)))
+        return float(np.sqrt(np.mean(laplacian_residual(plane) ** 2)))
     return float(np.sqrt(np.mean(blocks**2)))
 
 

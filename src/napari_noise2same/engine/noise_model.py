@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .noise import BLOCK, CORRELATED, lag_ratio, plane_noise_std
+from .noise import BLOCK, CORRELATED, lag_ratio, laplacian_residual, plane_noise_std
 
 LAGS = 4
 #: lag-1 autocorrelation of the residual above which the noise counts as correlated
@@ -52,23 +52,6 @@ class ChannelNoise:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "correlated": self.correlated}
-
-
-def laplacian_residual(plane: np.ndarray) -> np.ndarray:
-    """Immerkaer's high-pass residual, scaled so that for white noise its std is the noise's."""
-    x = np.asarray(plane, dtype=np.float64)
-    r = (
-        x[:-2, :-2]
-        - 2 * x[:-2, 1:-1]
-        + x[:-2, 2:]
-        - 2 * x[1:-1, :-2]
-        + 4 * x[1:-1, 1:-1]
-        - 2 * x[1:-1, 2:]
-        + x[2:, :-2]
-        - 2 * x[2:, 1:-1]
-        + x[2:, 2:]
-    )
-    return r / 6.0  # the kernel's norm: sqrt(1+4+1+4+16+4+1+4+1) = 6
 
 
 def _blocks(a: np.ndarray, block: int = BLOCK) -> np.ndarray:
