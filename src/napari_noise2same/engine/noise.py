@@ -11,16 +11,18 @@ structure and, applied to white noise of std s, responds with std 6 s: the root 
 of that response over 16 x 16 blocks (so their noise levels can be read one by one) and a
 few planes of the training data, over 6.  Immerkaer's own statistic, the mean absolute
 response times sqrt(pi / 2) / 6, takes the response to be Gaussian; photon-limited noise is
-skewed and, in dark regions, mostly zero, and that statistic read 0.94x the true RMS on FMD
-at 4 photons, which set lambda_inv 6 % below the bound's (benchmarks/noise_estimate.py,
-docs/quality.md: the RMS reads 1.00-1.01x there, Gaussian sigma 25-50 1.00-1.04x, real FMD
-noise 0.98x against its 50-frame mean).  Underestimating sigma costs more than
-overestimating it: on FMD at 4 photons (3 minutes, docs/training.md) lambda_inv 1 gave
-22.1 dB, 1.59 26.1, 2 26.0, 4 25.9.
+skewed and, in dark regions, mostly zero, and there that statistic read 0.72-0.94x the RMS
+(sparse cells at 1-4 photons; FMD at 4 photons 0.94x, real FMD noise 0.94x), which put
+lambda_inv below the bound's 2 sigma.  Measured (benchmarks/noise_estimate.py, docs/quality.md),
+the RMS reads 0.99-1.04x on 13 images with Poisson noise at 4 and 30 photons and Gaussian
+sigma 25-50, and 1.00x for FMD's real noise against its 50-frame mean.  Too small a
+lambda_inv lets the network learn a little of the identity, more the longer it trains:
+at 0.94x, a 30-minute run on FMD at 4 photons fell from 26.5 to 26.1 dB; at the RMS it rose to
+26.8 (docs/training.md, "Very noisy inputs").
 
 Immerkaer's estimator assumes white noise.  Noise correlated between neighbouring pixels
 (a detector's filter, demosaicing, a blur after acquisition) has little power at the highest
-frequencies, and the estimate falls far below the true level (0.42-0.57x for noise blurred by
+frequencies, and the estimate falls far below the true level (0.43-0.56x for noise blurred by
 [1, 2, 1] / 4 along X, 0.28-0.36x for a Gaussian blur of 0.7 px).  :func:`correlation` detects it:
 for white noise, differences between pixels two apart spread as much as differences between
 neighbours; correlated noise makes the first larger.
