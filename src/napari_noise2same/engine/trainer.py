@@ -27,10 +27,10 @@ from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
 from .devices import resolve_device
 from .diagnostics import invariance_statistics, torch_run
-from .loss import LossValues, blindspot_loss, noise2same_loss
-from .masking import apply_mask, stratified_mask
+from .loss import LossValues
 from .model import Noise2SameModel
 from .noise import CORRELATED, correlation, noise_std
+from .objective import masked_loss
 from .run_budget import RunBudget, eta
 from .schedule import Plateau, lr_factor
 from .unet import UNet, UNetConfig, channels_last
@@ -319,21 +319,9 @@ class Trainer:
         cfg = self.config
         batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng, augment=cfg.augment))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        mask = stratified_mask(tuple(batch.shape), self.mask_percent, device=self.device, generator=self.generator)
-        masked = apply_mask(batch, mask, cfg.replacement, cfg.mask_sigma, generator=self.generator)
-        with torch.autocast(
-            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
-        ):
-            if cfg.method == "blindspot":
-                out_masked = self.net(masked).float()
-                terms = blindspot_loss(batch, out_masked, mask)
-            else:
-                if cfg.forward == "joint":
-                    out, out_masked = self.net(torch.cat([batch, masked])).float().chunk(2)
-                else:
-                    out = self.net(batch).float()
-                    out_masked = self.net(masked).float()
-                terms = noise2same_loss(batch, out, out_masked, mask, self.lambda_inv, self._per_channel)
+        terms = masked_loss(
+            self.net, batch, cfg, self.mask_percent, self.lambda_inv, self._per_channel, self.generator, self.amp_dtype
+        )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms.total).backward()
         self.scaler.step(self.optimizer)
@@ -344,18 +332,11 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> float:
         """The training loss on the fixed validation patches and masks, in eval mode."""
-        cfg = self.config
         was_training = self.net.training
         self.net.eval()
         gen = torch.Generator(device=self.device).manual_seed(1234)
         x = torch.from_numpy(self._val).to(self.device)
-        mask = stratified_mask(tuple(x.shape), self.mask_percent, device=self.device, generator=gen)
-        masked = apply_mask(x, mask, cfg.replacement, cfg.mask_sigma, generator=gen)
-        out_masked = self.net(masked)
-        if cfg.method == "blindspot":
-            value = blindspot_loss(x, out_masked, mask).total
-        else:
-            value = noise2same_loss(x, self.net(x), out_masked, mask, self.lambda_inv, self._per_channel).total
+        value = masked_loss(self.net, x, self.config, self.mask_percent, self.lambda_inv, self._per_channel, gen).total
         self.net.train(was_training)
         return float(value)
 
