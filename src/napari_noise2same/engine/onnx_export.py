@@ -48,12 +48,14 @@ def _export(net: UNet, multiple: int) -> bytes:
     if not exporter_available():
         raise Noise2SameError(f"exporting to ONNX needs the onnx and onnxscript packages: {ONNX_HINT}")
     dims, channels = net.config.dims, net.config.in_channels
-    example = torch.zeros((1, channels) + (4 * SIZE_MULTIPLE,) * dims)
+    # a batch of 2 (an example batch of 1 lets torch.export fix the batch at 1 in 3D) and sides
+    # of at least SIZE_MULTIPLE, which the packaged network's padding needs
+    example = torch.zeros((2, channels) + (4 * SIZE_MULTIPLE,) * dims)
     sides = {
         2 + i: (
             multiple * torch.export.Dim(f"side{i}", min=1, max=MAX_SIDE // multiple)
             if multiple > 1
-            else torch.export.Dim(f"side{i}", min=1, max=MAX_SIDE)
+            else torch.export.Dim(f"side{i}", min=SIZE_MULTIPLE, max=MAX_SIDE)
         )
         for i in range(dims)
     }

@@ -157,10 +157,13 @@ class Noise2SameUNet(UNet):
         h = (x - mean) / std
         sizes: list[int] = []
         for d in self.spatial:
+            # the last multiple - 1 planes mirrored onto the end, then cut at the next multiple:
+            # the same as mirroring only the planes needed, in a form whose shapes torch.export
+            # follows symbolically (so the ONNX graph keeps batch and sizes dynamic in 3D too)
             n = h.size(d)
             sizes.append(n)
-            extra = (self.multiple - n % self.multiple) % self.multiple  # 0 appends nothing
-            h = torch.cat([h, h.narrow(d, n - extra, extra).flip([d])], dim=d)
+            h = torch.cat([h, h.narrow(d, n - (self.multiple - 1), self.multiple - 1).flip([d])], dim=d)
+            h = h.narrow(d, 0, (n + self.multiple - 1) // self.multiple * self.multiple)
         h = self.unet(h)
         for i, d in enumerate(self.spatial):
             h = h.narrow(d, 0, sizes[i])
