@@ -4,12 +4,14 @@ runs without napari-noise2same installed, and denoises as our predictor does."""
 import dataclasses
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
 import textwrap
 import zipfile
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,8 +31,9 @@ from PIL import Image
 from napari_noise2same.engine import TrainConfig, Trainer, TrainingData
 from napari_noise2same.errors import AxesError, ImageError, ModelFileError, Noise2SameError
 from napari_noise2same.export import bioimageio as bioimageio_export
-from napari_noise2same.export import export_bioimageio
+from napari_noise2same.export import consumer_check, export_bioimageio
 from napari_noise2same.export.bioimageio import EXTRA_HINT, HALO, min_input_size
+from napari_noise2same.export.format_version import TARGET_FORMAT, read_yaml, target_format_problems, to_target_format
 
 from .engine.helpers import random_model
 
@@ -150,6 +153,56 @@ def test_package_describes_the_model(package2d, model2d):
     assert cover.size == (512, 256)
     left, right = np.asarray(cover)[:, :256], np.asarray(cover)[:, 256:]
     assert right[20:].std() < left[20:].std()  # the denoised half is smoother than the noisy one
+
+
+def _rdf(path) -> dict:
+    return read_yaml(_members(path)["rdf.yaml"].decode())
+
+
+def test_rdf_is_written_in_the_oldest_format_that_holds_it(package2d):
+    """Model format 0.5.3: covers and documentation as plain relative paths (bioimageio.spec
+    0.5.10, what CAREamics 0.3.0 installs, refuses the newer {source, sha256} form) and no
+    weights comments (newer than 0.5.3); the newest release reads it all the same."""
+    path, messages = package2d
+    rdf = _rdf(path)
+    assert rdf["format_version"] == TARGET_FORMAT == "0.5.3"
+    assert rdf["covers"] == ["cover.png"] and rdf["documentation"] == "README.md"
+    assert set(rdf["weights"]) == {"pytorch_state_dict", "torchscript", "onnx"}
+    assert not any("comment" in entry for entry in rdf["weights"].values())
+    assert target_format_problems(rdf) == []
+    assert any(f"model format {TARGET_FORMAT}" in m for m in messages)
+    descr = load_description(path, perform_io_checks=True)
+    assert descr.validation_summary.status == "valid-format"
+    assert [str(c.source) for c in descr.covers] == ["cover.png"] and str(descr.documentation.source) == "README.md"
+
+
+def test_target_format_conversion_and_its_check():
+    newest = {
+        "format_version": "0.5.12",
+        "covers": [{"source": "cover.png", "sha256": "ab"}],
+        "documentation": {"source": "README.md", "sha256": "cd"},
+        "weights": {"onnx": {"source": "weights.onnx", "comment": "exported"}},
+    }
+    problems = target_format_problems(newest)
+    assert len(problems) == 4 and problems[0] == "format_version is '0.5.12', not '0.5.3'"
+    assert any(p.startswith("covers[0] must be a plain relative path") for p in problems)
+    assert any(p.startswith("documentation must be a plain relative path") for p in problems)
+    assert "weights.onnx.comment is newer than model format 0.5.3" in problems
+    converted = to_target_format(newest)
+    assert converted["covers"] == ["cover.png"] and converted["documentation"] == "README.md"
+    assert target_format_problems(converted) == ["weights.onnx.comment is newer than model format 0.5.3"]
+    assert newest["format_version"] == "0.5.12"  # the input is not changed
+
+
+def test_a_package_older_consumers_would_refuse_is_caught_before_export_finishes(monkeypatch, tmp_path):
+    """Were the description still in the newest form (the export before 0.5.3), the export stops
+    with the reason, and no package is written."""
+    monkeypatch.setattr(bioimageio_export, "to_target_format", lambda rdf: rdf)
+    with pytest.raises(RuntimeError) as info:
+        export_bioimageio(random_model(), tmp_path / "m.zip")
+    assert "does not fit bioimage.io model format 0.5.3" in str(info.value)
+    assert "covers[0] must be a plain relative path" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_test_output_is_our_prediction(package2d, model2d):
@@ -324,3 +377,24 @@ def test_interrupted_export_keeps_the_old_package(monkeypatch, tmp_path):
         export_bioimageio(random_model(), output)
     assert output.read_bytes() == b"an older package"
     assert [p.name for p in tmp_path.iterdir()] == ["m.zip"]  # no half-written temporary file left
+
+
+CONSUMERS = [p for p in os.environ.get("NOISE2SAME_BIOIMAGEIO_CONSUMERS", "").split(os.pathsep) if p]
+
+
+@pytest.mark.skipif(
+    not CONSUMERS,
+    reason="opt-in: NOISE2SAME_BIOIMAGEIO_CONSUMERS=PYTHON[:PYTHON...] names other environments' bioimage.io "
+    "(benchmarks/bioimageio_consumers.py makes them)",
+)
+@pytest.mark.parametrize("python", CONSUMERS)
+def test_other_releases_load_test_and_run_the_package(package2d, python):
+    """Another environment's bioimage.io (e.g. bioimageio.core 0.10.4, spec 0.5.10): the package
+    loads, test_model passes for every weight format, and a prediction has the input's shape."""
+    check = [python, "-I", str(Path(consumer_check.__file__)), str(package2d[0])]
+    done = subprocess.run(check, capture_output=True, text=True, timeout=600)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result.get("loaded_as") == "ModelDescr", result
+    if "core" in result:
+        assert result["test_model"] == dict.fromkeys(("pytorch_state_dict", "torchscript", "onnx"), "passed"), result
+        assert result["predict_shape"]["output"] == result["predict_shape"]["input"]

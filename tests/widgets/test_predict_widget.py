@@ -143,6 +143,6 @@ def test_export_writes_a_bioimageio_package(predict_widget, qtbot, tmp_path):
     widget.export(tmp_path / "model.zip")
     assert not widget.denoise_button.enabled and not widget.export_button.enabled
     qtbot.waitUntil(lambda: widget.export_button.enabled, timeout=60_000)
-    assert widget.status.value == f"Exported {tmp_path / 'model.zip'}."
+    assert widget.status.value == f"Exported {tmp_path / 'model.zip'} (bioimage.io model format 0.5.3)."
     with zipfile.ZipFile(tmp_path / "model.zip") as z:
-        assert "rdf.yaml" in z.namelist() or "bioimageio.yaml" in z.namelist()
+        assert "format_version: 0.5.3" in z.read("rdf.yaml").decode()

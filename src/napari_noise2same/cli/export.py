@@ -28,6 +28,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..export import export_bioimageio
+    from ..export.format_version import TARGET_FORMAT
 
     output = Path(args.output)
     check_writable(output, "the package", "model.zip")
@@ -41,5 +42,5 @@ def run(args) -> int:
         authors=args.authors,
         progress=lambda message: print(message, file=sys.stderr),
     )
-    print(f"wrote {path}")
+    print(f"wrote {path} (bioimage.io model format {TARGET_FORMAT})")
     return 0

@@ -1,10 +1,13 @@
-"""Export a trained Noise2Same model as a bioimage.io model package (model spec 0.5).
+"""Export a trained Noise2Same model as a bioimage.io model package (model format 0.5.3).
 
-The package is a zip of ``rdf.yaml`` and the files it names:
+The package is a zip of ``rdf.yaml`` and the files it names; ``rdf.yaml`` is written in the
+oldest model format that holds what it needs (``format_version.py``), so that the releases
+people have installed read it, not only the newest:
 
 * ``noise2same_unet.py``: the engine's own network file (``engine/unet.py``, torch only),
   the architecture of the ``pytorch_state_dict`` weights ``weights.pt``;
 * ``weights_torchscript.pt``: the same network compiled with ``torch.jit.script``;
+* ``weights.onnx`` where the onnx extra is installed;
 * ``test_input.npy`` / ``test_output.npy`` (and TIFF copies as sample tensors);
 * ``cover.png`` (noisy | denoised) and ``README.md`` (what the model is, how it was trained).
 
@@ -31,6 +34,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +45,7 @@ from ..engine.onnx_runner import exporter_available
 from ..errors import Noise2SameError
 from .description import describe
 from .documents import readme, write_cover
+from .format_version import TARGET_FORMAT, read_yaml, target_format_problems, to_target_format
 from .network import HALO, PACKAGE_NETWORK_NAME, check_against_engine, network_source, run_network, write_weights
 from .samples import make_test_input, min_input_size
 
@@ -114,17 +119,34 @@ def export_bioimageio(
                     "pip install 'pydantic<2.14'"
                 ) from None
             raise
-        say("validating and zipping the package")
-        zipped = folder / "package.zip"
-        try:
-            spec.save_bioimageio_package(descr, output_path=zipped)
-        except ValueError as e:  # the package did not validate: our bug, not the user's
-            raise RuntimeError(f"the exported package is not valid bioimage.io: {e}") from e
+        say(f"writing the package in bioimage.io model format {TARGET_FORMAT}, validating and zipping it")
+        zipped = _write_package(spec, descr, folder / "package", folder / "package.zip")
         from ..atomic import atomic_write
 
         say(f"writing {output}")
         atomic_write(output, lambda f: _copy_file(zipped, f))
     return output
+
+
+def _write_package(spec, descr, folder: Path, zipped: Path) -> Path:
+    """The package of ``descr`` as ``zipped``, its ``rdf.yaml`` in ``TARGET_FORMAT``
+    (export/format_version.py), checked against that format and validated by the installed
+    bioimageio.spec.  A failure is our bug, not the user's: RuntimeError."""
+    spec.save_bioimageio_package_as_folder(descr, output_path=folder)  # rdf.yaml in the newest format, and the files
+    rdf = to_target_format(read_yaml(folder / "rdf.yaml"))
+    problems = target_format_problems(rdf)
+    if problems:
+        raise RuntimeError(f"the package does not fit bioimage.io model format {TARGET_FORMAT}: {'; '.join(problems)}")
+    spec.save_bioimageio_yaml_only(rdf, file=folder / "rdf.yaml")
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(folder / "rdf.yaml", "rdf.yaml")
+        for path in sorted(folder.iterdir()):
+            if path.name != "rdf.yaml":
+                z.write(path, path.name)
+    loaded = spec.load_description(zipped, perform_io_checks=True)
+    if loaded.validation_summary.status != "valid-format":
+        raise RuntimeError(f"the exported package is not valid bioimage.io:\n{loaded.validation_summary.format()}")
+    return zipped
 
 
 def _copy_file(source: Path, target) -> None:

@@ -1,7 +1,9 @@
 """The ``rdf.yaml`` of a bioimage.io package: a bioimage.io v0_5 ``ModelDescr`` of a trained model.
 
-Tensors (axes, halo, pixel sizes), both weight formats, the reproduction tolerance,
-training details and napari-noise2same's own settings under ``config``.
+Tensors (axes, halo, pixel sizes), the weight formats, the reproduction tolerance, training
+details and napari-noise2same's own settings under ``config``.  No weights entry carries a
+``comment``: model format 0.5.3, which the package is written in (format_version.py), has none;
+the README says what each weight format is.
 """
 
 from __future__ import annotations
@@ -81,19 +83,16 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
                 kwargs=network_kwargs(model),
             ),
             pytorch_version=torch_version,
-            comment=f"trained with napari-noise2same {model.summary.get('package_version', __version__)}",
         ),
         torchscript=bm.TorchscriptWeightsDescr(
             source=folder / "weights_torchscript.pt",
             pytorch_version=torch_version,
             parent="pytorch_state_dict",
-            comment="torch.jit.script of the state-dict network (scripted, so any input size works)",
         ),
         onnx=bm.OnnxWeightsDescr(
             source=folder / ONNX_WEIGHTS,
             opset_version=OPSET,
             parent="pytorch_state_dict",
-            comment="torch.onnx.export (torch.export) of the state-dict network, batch and sizes dynamic",
         )
         if (folder / ONNX_WEIGHTS).is_file()
         else None,

@@ -9,6 +9,7 @@ import numpy as np
 from ..engine.schedule import describe
 from ..text import channel_words, number
 from .description import CITATION, CITATION_DOI
+from .format_version import TARGET_FORMAT
 from .network import HALO
 from .samples import min_input_size
 
@@ -86,11 +87,25 @@ The network is the two-level residual U-Net of the official Noise2Same implement
 (pre-activation residual blocks, stride-2 convolutions down, transposed convolutions up,
 concatenated skips, a BN-ReLU-1x1 head), at the preset's width.
 
+## Weights and format
+
+The same network in each weight format, so that a consumer that reads only one of them runs it:
+
+- `weights.pt` (pytorch_state_dict): the state dict of `Noise2SameUNet` in `noise2same_unet.py`,
+  which needs only PyTorch;
+- `weights_torchscript.pt` (torchscript): the same network compiled with `torch.jit.script`
+  (scripted, not traced, so any input size works);
+- `weights.onnx` (onnx), where present: the same network exported by `torch.onnx.export`, batch
+  and sizes dynamic.
+
+`rdf.yaml` is written in bioimage.io model format {TARGET_FORMAT}, the oldest that holds this
+package, so that older consumers read it as well as the newest.
+
 ## Validation
 
 The test input (`test_input.npy`, shape {tuple(test_shape)}) is a noisy example and
 `test_output.npy` what this package's network makes of it; bioimage.io's `test_model` checks
-that both weight formats reproduce it.  At export the output was also checked against
+that each weight format reproduces it.  At export the output was also checked against
 napari-noise2same's own predictor.  Noise2Same learns from the noisy data itself, so check the
 result on your own images: compare the denoised image with the noisy one (and, where you have
 one, with a long-exposure or averaged image of the same field) and look for blurred fine

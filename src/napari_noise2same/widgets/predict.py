@@ -14,6 +14,7 @@ from ..engine.predict_options import PredictOptions
 from ..engine.tiling import OVERLAP
 from ..errors import Noise2SameError
 from ..export import export_bioimageio
+from ..export.format_version import TARGET_FORMAT
 from ..io import find_inputs
 from . import heap
 from .device_choice import DeviceChoice
@@ -319,8 +320,8 @@ class PredictWidget(Container):
 
     def _exported(self, path) -> None:
         if self._alive:
-            self._set_running(False, f"Exported {path}.", finished=True)
-            show_info(f"Exported the model as a bioimage.io package: {path}")
+            self._set_running(False, f"Exported {path} (bioimage.io model format {TARGET_FORMAT}).", finished=True)
+            show_info(f"Exported the model as a bioimage.io package (model format {TARGET_FORMAT}): {path}")
 
     def _add(self, layer, data) -> None:
         if not self._alive:
