@@ -113,7 +113,14 @@ def run(args) -> int:
 
 
 def _predict_one(model, path: Path, target: Path, args) -> None:
+    import numpy as np
+
     image = read_input(path, args.axes)
+    with _local_chunks(args.scheduler, is_zarr_name(target) or not isinstance(image.data, np.ndarray)):
+        _denoise(model, image, target, args)
+
+
+def _denoise(model, image, target: Path, args) -> None:
     if is_zarr_name(target) or args.scheduler:
         if args.uncertainty:
             raise Noise2SameError("--uncertainty writes TIFFs: give an output folder, not zarr or a cluster")
@@ -211,14 +218,24 @@ def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
 
 
 @contextlib.contextmanager
-def _scheduler(address: str | None):
-    """A dask.distributed client for ``address``; without one, chunks run here one at a time
-    (torch already uses every core for each chunk)."""
+def _local_chunks(address: str | None, chunked: bool):
+    """Without a cluster, an image that goes through dask (read lazily, or written to zarr) has its
+    chunks run here one at a time: torch already uses every core for each chunk.  dask is
+    imported only then (67 ms of the command's start-up otherwise)."""
+    if address is not None or not chunked:
+        yield
+        return
     import dask
 
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+@contextlib.contextmanager
+def _scheduler(address: str | None):
+    """A dask.distributed client for ``address``; none without one (``_local_chunks``)."""
     if address is None:
-        with dask.config.set(scheduler="synchronous"):
-            yield
+        yield
         return
     try:
         from distributed import Client

@@ -83,15 +83,13 @@ class Noise2SameModel:
         device = resolve_device(options.device) if options.device is not None else next(self.net.parameters()).device
         engine = choose_engine(options, self.onnx is not None, device.type == "cpu", self.dims)
         if engine == "onnx":
-            from .onnx_runner import OnnxRunner, check_graph, require
+            from .onnx_runner import OnnxRunner, open_session, require
 
             require()
             if self.onnx is None:
                 self.with_onnx()
-            else:
-                check_graph(self.onnx, self.dims, self.channels)
             assert self.onnx is not None
-            return OnnxRunner(self.onnx)
+            return OnnxRunner(open_session(self.onnx, self.dims, self.channels))
         from .torch_runner import TorchRunner
 
         return TorchRunner(self.net, device, self.dims)

@@ -18,7 +18,7 @@ import torch
 
 from ..errors import Noise2SameError
 from .geometry import SIZE_MULTIPLE
-from .onnx_runner import ONNX_HINT, OPSET, exporter_available
+from .onnx_runner import ONNX_HINT, OPSET, check_written_graph, exporter_available
 from .unet import Noise2SameUNet, UNet
 
 MAX_SIDE = 2**15
@@ -83,4 +83,5 @@ def _export(net: UNet, multiple: int) -> bytes:
         program.save(buffer)  # type: ignore[arg-type]  # a file object works (torch's annotation says paths)
     finally:
         quiet.setLevel(level)
+    check_written_graph(buffer.getvalue())
     return buffer.getvalue()

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import Fix, ModelFileError, Noise2SameError
 from . import model_file
-from .onnx_runner import OnnxRunner, check_graph, require
+from .onnx_runner import OnnxRunner, open_session, require
 from .predict_options import PredictOptions
 
 
@@ -40,8 +40,8 @@ class OnnxModel:
             raise Noise2SameError(
                 "this model was opened for ONNX Runtime (CPU only); use {}", fixes=(Fix("engine", "torch"),)
             )
-        if self._runner is None:
-            self._runner = OnnxRunner(self.onnx)
+        if self._runner is None:  # load_onnx_model opens (and checks) it at once
+            self._runner = OnnxRunner(open_session(self.onnx, self.dims, self.channels))
         return self._runner
 
     def predict(self, image: np.ndarray, axes: str, options: PredictOptions | None = None, **hooks) -> np.ndarray:
@@ -88,5 +88,5 @@ def load_onnx_model(path: str | os.PathLike) -> OnnxModel:
         raise ModelFileError(
             f"{path} is damaged or was edited ({type(e).__name__}); retrain it", path=Path(path)
         ) from None
-    check_graph(model.onnx, model.dims, model.channels, source=str(path))
+    model._runner = OnnxRunner(open_session(model.onnx, model.dims, model.channels, source=str(path)))
     return model
