@@ -106,3 +106,23 @@ def test_keep_best_is_asked_for_on_the_command_line(tmp_path, noisy_tiff):
     from napari_noise2same.engine import load_model
 
     assert load_model(model).train_config.keep_best
+
+
+def test_struct_mask_is_recorded_and_shown(tmp_path, noisy_tiff, capsys):
+    """A footprint given on the command line is used, saved in the model file and shown by info;
+    white noise with the default (auto) gets none, and the command line says why."""
+    from napari_noise2same.engine import load_model
+
+    given, auto = tmp_path / "given.n2s", tmp_path / "auto.n2s"
+    common = ["--steps", "2", "--patch-size", "32"]
+    assert main(["train", str(noisy_tiff), "-o", str(given), *common, "--struct-mask", "1x5"]) == 0
+    assert "structured mask: 1x5, as set" in capsys.readouterr().err
+    assert main(["train", str(noisy_tiff), "-o", str(auto), *common]) == 0
+    assert "structured mask: off: the noise looks independent" in capsys.readouterr().err
+    saved = load_model(given)
+    assert saved.train_config.struct_mask == "1x5" and saved.summary["struct_mask"]["struct_mask"] == "1x5"
+    assert load_model(auto).train_config.struct_mask == "auto"
+    assert main(["info", str(given)]) == 0
+    assert "structured mask 1x5" in capsys.readouterr().out
+    assert main(["info", str(auto)]) == 0
+    assert "structured mask off: the noise looks independent" in capsys.readouterr().out

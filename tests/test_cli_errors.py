@@ -59,6 +59,12 @@ CASES = {
     "absurd lambda": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--lambda-inv", "1e12"], "at most 100"),
     "negative seed": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--seed", "-1"], "seed"),
     "absurd mask": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--mask-percent", "1e9"], "mask percent"),
+    "even structured mask": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--struct-mask", "4x4"], "odd sides"),
+    "unknown structured mask": (["train", "good.tif", "-o", "m.n2s", *TRAIN, "--struct-mask", "line"], "HxW"),
+    "structured mask with donut": (
+        ["train", "good.tif", "-o", "m.n2s", *TRAIN, "--struct-mask", "1x3", "--replacement", "donut"],
+        "gaussian replacement",
+    ),
     "negative checkpoint interval": (
         ["train", "good.tif", "-o", "m.n2s", *TRAIN, "--checkpoint-minutes", "-1"],
         "checkpoint",

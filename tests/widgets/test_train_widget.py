@@ -244,3 +244,25 @@ def test_quality_adds_the_uncertainty_and_residual_structure_layers(train_widget
     assert set(np.unique(structure.data)) <= {0.0, 1.0} and (uncertainty.data >= 0).all()
     assert "noise std" in widget.quality.text.value and "D(f)" in widget.quality.text.value
     assert not widget.quality.plot.isHidden()
+
+
+def test_correlated_noise_gets_a_structured_mask_and_the_widget_says_so(make_napari_viewer, qtbot, noisy_pair):
+    """Noise blurred along X: auto masks a 1x3 footprint, and the line under the network says so
+    (its tooltip why); a footprint chosen in the advanced settings goes into the run's settings."""
+    _, clean = noisy_pair
+    white = np.random.default_rng(4).normal(0, 0.15, clean.shape)
+    noisy = clean + 0.5 * white + 0.25 * (np.roll(white, 1, axis=1) + np.roll(white, -1, axis=1))
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy.astype(np.float32), name="striped")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    widget.preset.value, widget.patch_size.value, widget.batch_size.value = "tiny", 32, 4
+    widget.max_steps.value = 2
+    assert widget.struct_mask.value == "auto" and widget._config().struct_mask == "auto"
+    widget.train_button.clicked.emit()
+    qtbot.waitUntil(lambda: widget.busy, timeout=5000)
+    _wait_idle(qtbot, widget)
+    assert widget.trainer.struct_mask == (1, 3)
+    assert widget.auto_choice.value.endswith("structured mask 1×3")
+    assert "Structured mask: 1x3: the noise is correlated" in widget.auto_choice.tooltip
+    widget.struct_mask.value = "5x1"
+    assert widget._config().struct_mask == "5x1"

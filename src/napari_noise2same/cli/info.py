@@ -51,7 +51,7 @@ def run(args) -> int:
         f"validation  {_validation_text(t, s)}",
         (
             f"method      {t.get('method')}, mask {t.get('mask_percent')} %, lambda_inv {_lambda_text(t, s)}, "
-            f"{t.get('replacement')} replacement"
+            f"{t.get('replacement')} replacement, structured mask {_struct_mask_text(t, s)}"
         ),
         (
             f"training    {steps}, {s.get('train_seconds')} s on {s.get('device')}, batch {s.get('batch_size')} x "
@@ -76,6 +76,13 @@ def _validation_text(config: dict, summary: dict) -> str:
         return f"separate images, shapes {summary['validated_on']}"
     fraction = config.get("val_fraction")
     return f"{fraction:.0%} held out of the training images" if fraction else "none"
+
+
+def _struct_mask_text(config: dict, summary: dict) -> str:
+    record = summary.get("struct_mask")
+    if not record:
+        return "off (trained before structured masks)"
+    return record["reason"] if config.get("struct_mask") == "auto" else record["struct_mask"]
 
 
 def _lambda_text(config: dict, summary: dict) -> str:

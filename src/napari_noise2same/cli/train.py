@@ -17,6 +17,7 @@ CONFIG_OPTIONS = (
     "mask_percent",
     "lambda_inv",
     "replacement",
+    "struct_mask",
     "method",
     "learning_rate",
     "lr_schedule",
@@ -45,6 +46,7 @@ def add_parser(sub) -> None:
     )
     from ..engine.geometry import PRESETS
     from ..engine.schedule import SCHEDULES, describe
+    from ..engine.struct_mask import SETTING_HELP
 
     d = TrainConfig()  # the defaults
 
@@ -112,6 +114,13 @@ def add_parser(sub) -> None:
         help="weight of the invariance term (default auto: 2 x the estimated noise std, at most the paper's 2)",
     )
     t.add_argument("--replacement", choices=REPLACEMENTS, help=f"how J is replaced (default {d.replacement})")
+    t.add_argument(
+        "--struct-mask",
+        metavar="SHAPE",
+        help="mask each pixel of J with its neighbours, against noise correlated between pixels: "
+        f"{SETTING_HELP.replace('%', '%%')} (default {d.struct_mask}: from the noise's autocorrelation, off for "
+        "independent noise)",
+    )
     t.add_argument("--method", choices=METHODS, help=f"loss (default {d.method})")
     t.add_argument(
         "--preset",
@@ -205,6 +214,7 @@ def run(args) -> int:
         f"{trainer.device}, batch {trainer.batch_size} of {'x'.join(map(str, data.patch_size))} patches{chosen}",
         file=sys.stderr,
     )
+    print(f"structured mask: {trainer.struct_mask_record['reason']}", file=sys.stderr)
     for warning in trainer.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     every = args.checkpoint_minutes * 60

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..text import number
 from .geometry import PRESETS
 from .schedule import SCHEDULES
+from .struct_mask import parse as parse_struct_mask
 
 AUTO = "auto"
 #: the losses (engine/loss.py) and the replacements of J (engine/masking.py)
@@ -83,6 +84,7 @@ class TrainConfig:
     lambda_inv: float | str = AUTO  # "auto": 2 x the estimated noise std, at most the paper's 2 (engine/noise.py)
     replacement: str = "gaussian"
     mask_sigma: float = 0.2
+    struct_mask: str = AUTO  # "auto": from the noise's autocorrelation; "off"; or a footprint "HxW" (struct_mask.py)
     method: str = "noise2same"
     learning_rate: float | None = None  # None: chosen by auto (1e-3; 2e-3 for short runs of tiny)
     lr_schedule: str = "tail"  # decay over each run's last 30 %; "step" is the official one (engine/schedule.py)
@@ -115,6 +117,15 @@ class TrainConfig:
         if self.lambda_inv != AUTO:
             _number("lambda_inv", self.lambda_inv, RANGES["lambda_inv"], also="or 'auto'")
         _number("mask sigma", self.mask_sigma, RANGES["mask_sigma"])
+        try:
+            parsed = parse_struct_mask(self.struct_mask)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if isinstance(parsed, tuple) and parsed != (1, 1) and self.replacement != "gaussian":
+            raise ConfigError(
+                "a structured mask needs the gaussian replacement (the donut mean reads the correlated "
+                "neighbours it should hide); use --replacement gaussian or --struct-mask off"
+            )
         if self.learning_rate is not None:
             _number("learning rate", self.learning_rate, RANGES["learning_rate"])
         _integer("learning-rate halving interval (steps)", self.lr_halve_every, RANGES["lr_halve_every"])
@@ -134,6 +145,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
+        d = {"struct_mask": "off", **d}  # models saved before structured masks trained without one
         return cls(**{k: v for k, v in d.items() if k in known})
 
 

@@ -105,7 +105,7 @@ def lag_ratio(plane: np.ndarray, axis: int, block: int = BLOCK) -> float:
     return float(b2[flat].sum() / total) if total > 0 else 1.0
 
 
-def _planes(data, planes: int, seed: int):
+def training_planes(data, planes: int = PLANES, seed: int = 0):
     """Random normalised YX planes (one per channel) of a :class:`~.data.TrainingData`."""
     rng = np.random.default_rng(seed)
     for _ in range(planes):
@@ -118,11 +118,11 @@ def _planes(data, planes: int, seed: int):
 
 def noise_std(data, planes: int = PLANES, seed: int = 0) -> float:
     """Noise std (RMS) of normalised training data (a :class:`~.data.TrainingData`), from random YX planes."""
-    return float(np.sqrt(np.mean([plane_noise_std(p) ** 2 for p in _planes(data, planes, seed)])))
+    return float(np.sqrt(np.mean([plane_noise_std(p) ** 2 for p in training_planes(data, planes, seed)])))
 
 
 def correlation(data, planes: int = PLANES, seed: int = 0) -> dict[str, float]:
     """The lag-2 / lag-1 ratio along Y and X (median over random planes); above
     ``CORRELATED`` the noise is correlated (or the image nearly noise-free)."""
-    ratios = np.array([[lag_ratio(p, 0), lag_ratio(p, 1)] for p in _planes(data, planes, seed)])
+    ratios = np.array([[lag_ratio(p, 0), lag_ratio(p, 1)] for p in training_planes(data, planes, seed)])
     return {"Y": float(np.median(ratios[:, 0])), "X": float(np.median(ratios[:, 1]))}

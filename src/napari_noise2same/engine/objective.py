@@ -11,6 +11,7 @@ import torch
 from .config import TrainConfig
 from .loss import LossTerms, blindspot_loss, noise2same_loss
 from .masking import apply_mask, stratified_mask
+from .struct_mask import extend
 
 
 def masked_loss(
@@ -22,13 +23,17 @@ def masked_loss(
     per_channel: bool,
     generator: torch.Generator,
     amp_dtype: torch.dtype | None = None,
+    struct_mask: tuple[int, int] | None = None,
 ) -> LossTerms:
     """The loss of ``config.method`` on the batch ``x``: a stratified mask of ``mask_percent``
-    drawn with ``generator``, its pixels replaced as ``config`` says, then the Noise2Same loss
-    (f(x) and f(x_J)) or the blind-spot loss (f(x_J) only).  The network runs under autocast
-    to ``amp_dtype`` when one is given; the loss is computed in float32."""
+    drawn with ``generator``, its pixels (each with the footprint ``struct_mask`` around it,
+    engine/struct_mask.py) replaced as ``config`` says, then the Noise2Same loss (f(x) and
+    f(x_J), the invariance term over the mask's own pixels) or the blind-spot loss (f(x_J)
+    only).  The network runs under autocast to ``amp_dtype`` when one is given; the loss is
+    computed in float32."""
     mask = stratified_mask(tuple(x.shape), mask_percent, device=x.device, generator=generator)
-    masked = apply_mask(x, mask, config.replacement, config.mask_sigma, generator=generator)
+    replaced = extend(mask, struct_mask)
+    masked = apply_mask(x, replaced, config.replacement, config.mask_sigma, generator=generator)
     with torch.autocast(x.device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
         if config.method == "blindspot":
             return blindspot_loss(x, net(masked).float(), mask)

@@ -29,10 +29,12 @@ from .devices import resolve_device
 from .diagnostics import invariance_statistics, torch_run
 from .loss import LossValues
 from .model import Noise2SameModel
-from .noise import CORRELATED, correlation, noise_std
+from .noise import CORRELATED, correlation, noise_std, training_planes
 from .objective import masked_loss
 from .run_budget import RunBudget, eta
 from .schedule import Plateau, lr_factor
+from .struct_mask import resolve as resolve_struct_mask
+from .struct_mask import shape_text
 from .unet import UNet, UNetConfig, channels_last
 
 
@@ -123,6 +125,10 @@ class Trainer:
         self.kept_best: dict | None = None
         #: things about the data or the settings a user should know, in words
         self.warnings: list[str] = []
+        #: the footprint masked around every pixel of J, and why (engine/struct_mask.py)
+        self.struct_mask, self.struct_mask_record = resolve_struct_mask(
+            self.config.struct_mask, self.config.replacement, lambda: training_planes(data)
+        )
         if self.config.lambda_inv == "auto":
             self._estimate_noise()  # now, so that a warning comes before training
 
@@ -207,10 +213,15 @@ class Trainer:
         axes = [a for a, r in ratios.items() if r > CORRELATED]
         self._correlated = bool(axes)
         if axes:
+            against = (
+                f"a structured mask of {shape_text(self.struct_mask)} keeps the network from reading it"
+                if self.struct_mask
+                else "left as it is, correlated noise survives denoising (try --struct-mask)"
+            )
             text = (
                 f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
                 f"(or the image is nearly noise-free): lambda_inv 'auto' keeps the paper's 2, since "
-                f"the noise level cannot be estimated; no self-supervised method removes correlated noise well"
+                f"the noise level cannot be estimated; {against}"
             )
             if text not in self.warnings:
                 self.warnings.append(text)
@@ -320,7 +331,15 @@ class Trainer:
         batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng, augment=cfg.augment))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         terms = masked_loss(
-            self.net, batch, cfg, self.mask_percent, self.lambda_inv, self._per_channel, self.generator, self.amp_dtype
+            self.net,
+            batch,
+            cfg,
+            self.mask_percent,
+            self.lambda_inv,
+            self._per_channel,
+            self.generator,
+            self.amp_dtype,
+            self.struct_mask,
         )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(terms.total).backward()
@@ -336,7 +355,9 @@ class Trainer:
         self.net.eval()
         gen = torch.Generator(device=self.device).manual_seed(1234)
         x = torch.from_numpy(self._val).to(self.device)
-        value = masked_loss(self.net, x, self.config, self.mask_percent, self.lambda_inv, self._per_channel, gen).total
+        value = masked_loss(
+            self.net, x, self.config, self.mask_percent, self.lambda_inv, self._per_channel, gen, None, self.struct_mask
+        ).total
         self.net.train(was_training)
         return float(value)
 
@@ -363,6 +384,7 @@ class Trainer:
             "lambda_inv": self.lambda_inv,
             "noise_std_estimate": self._noise_std,
             "noise_correlated": self._correlated,
+            "struct_mask": self.struct_mask_record,
             "warnings": list(self.warnings),
             "trained_on": [list(shape) for shape in self.data.shapes],
             "validated_on": [list(s.shape) for s in self.data.val_sources] or None,  # separate validation images

@@ -202,8 +202,11 @@ class TrainRun:
         else:
             held_out = bool(trainer.data.val_regions)
             self.loss_plot.set_validation_label("validation (held-out strips)" if held_out else "no validation")
+        masked = trainer.struct_mask_record
+        if trainer.struct_mask is not None:
+            self.auto_choice.value += f", structured mask {masked['struct_mask'].replace('x', '×')}"
         self.auto_choice.tooltip = (
-            (self.auto_choice.tooltip or "") + f"\nA checkpoint is saved every "
+            (self.auto_choice.tooltip or "") + f"\nStructured mask: {masked['reason']}\nA checkpoint is saved every "
             f"{CHECKPOINT_MINUTES:g} minutes to {CHECKPOINT_FOLDER}"
         ).strip()
         for warning in trainer.warnings:

@@ -20,6 +20,17 @@ from ..engine.schedule import SCHEDULES
 from .device_choice import DeviceChoice
 
 DEFAULTS = TrainConfig()
+#: (shown, setting) of the structured-mask choices (engine/struct_mask.py); a model's own shape is added
+STRUCT_MASK_CHOICES = [
+    ("auto: from the noise", AUTO),
+    ("off", "off"),
+    ("1×3: along X", "1x3"),
+    ("1×5: along X", "1x5"),
+    ("3×1: along Y", "3x1"),
+    ("5×1: along Y", "5x1"),
+    ("3×3", "3x3"),
+    ("5×5", "5x5"),
+]
 CHANNEL_WORDS = {"joint": "joint: one network for all", "independent": "independent: one network each"}
 
 
@@ -128,6 +139,14 @@ class TrainSettings:
             tooltip="learning rate over the run (docs/training.md)",
         )
         self.replacement = ComboBox(label="replacement", choices=list(REPLACEMENTS), value=DEFAULTS.replacement)
+        self.struct_mask = ComboBox(
+            label="structured mask",
+            choices=STRUCT_MASK_CHOICES,
+            value=DEFAULTS.struct_mask,
+            tooltip="mask each pixel of J with its neighbours, against noise correlated between pixels "
+            "(a detector's filter, a blur, stripes); auto: from the noise's autocorrelation, off for "
+            "independent noise; needs the gaussian replacement",
+        )
         self.method = ComboBox(label="method", choices=list(METHODS), value=DEFAULTS.method)
         self.seed = SpinBox(label="seed", tooltip="-1: a random seed each time", value=-1, min=-1, max=2**31 - 1)
         # (Qt spin boxes hold 32-bit integers: seeds above 2**31 - 1 only from Python or the command line)
@@ -160,6 +179,7 @@ class TrainSettings:
                 self.lr_auto,
                 self.lr_schedule,
                 self.replacement,
+                self.struct_mask,
                 self.method,
                 self.seed,
                 self.val_fraction,
@@ -192,6 +212,7 @@ class TrainSettings:
             patch_size=self.patch_size.value,
             lambda_inv=AUTO if self.lambda_auto.value else self.lambda_inv.value,
             replacement=self.replacement.value,
+            struct_mask=self.struct_mask.value,
             method=self.method.value,
             lr_schedule=self.lr_schedule.value,
             val_fraction=self.val_fraction.value,
@@ -226,6 +247,9 @@ class TrainSettings:
         """Set the form to a model's settings (when continuing from saved weights)."""
         self.dims.value, self.preset.value = t.dims, t.preset
         self.mask_percent.value, self.replacement.value, self.method.value = t.mask_percent, t.replacement, t.method
+        if t.struct_mask not in [value for _, value in STRUCT_MASK_CHOICES]:
+            self.struct_mask.set_choice(t.struct_mask.replace("x", "×"), t.struct_mask)
+        self.struct_mask.value = t.struct_mask
         self.mask_auto.value = self.lr_auto.value = False  # the model's own values
         self.learning_rate.value, self.lr_schedule.value = t.learning_rate, t.lr_schedule
         self.channel_mode.value, self.augment.value = t.channel_mode, t.augment
