@@ -101,6 +101,36 @@ def correlated_fmd(photons: float = 8.0, seed: int = 0) -> tuple[np.ndarray, np.
     return (clean + blurred).astype(np.float32), clean
 
 
+def correlated_noise_fmd(kind: str, photons: float = 8.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(noisy, clean): FMD's 50-frame mean with Poisson noise (``photons`` for 255) made correlated
+    between pixels; the clean image is unchanged (only the noise is correlated):
+
+    * ``blur-x``: the noise blurred along X by [1, 2, 1] / 4 (a line detector's filter), as
+      :func:`correlated_fmd`;
+    * ``box3``: the noise blurred by a 3 x 3 box and scaled to the std of ``blur-x`` (a blur of
+      the raw image, demosaicing);
+    * ``stripes``: the white noise plus an offset per column (std half the white noise's):
+      a camera's column pattern."""
+    from scipy.ndimage import uniform_filter
+
+    if kind == "blur-x":
+        return correlated_fmd(photons, seed)
+    made = poisson_fmd(photons, seed)
+    if made is None:
+        return None
+    noisy, clean = made
+    noise = (noisy - clean).astype(np.float64)
+    if kind == "box3":
+        blurred = uniform_filter(noise, 3, mode="wrap")
+        out = clean + blurred * (np.sqrt(6) / 4 * noise.std() / blurred.std())
+    elif kind == "stripes":
+        columns = np.random.default_rng(seed + 500).normal(0, 0.5 * noise.std(), clean.shape[1])
+        out = noisy + columns[None, :]
+    else:
+        raise ValueError(f"unknown correlated noise {kind!r}")
+    return out.astype(np.float32), clean
+
+
 def synthetic_volume(
     shape=(48, 160, 160), photons: float = 10.0, seed: int = 0, noise_seed: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -111,6 +141,45 @@ def synthetic_volume(
     clean = synthetic_cells(shape, seed=seed)
     noise_seed = seed if noise_seed is None else noise_seed
     return poisson_gaussian(clean, photons=photons, seed=noise_seed) * 255.0, clean * 255.0
+
+
+#: the FMD volume's noise: Poisson at this many photons for its brightest voxel, Gaussian read
+#: noise of this share of it (input 19.6 dB, as the real confocal volume of issue 34: 19.5 dB)
+VOLUME_PHOTONS, VOLUME_READ = 6.0, 0.02
+
+
+def fmd_volume_clean(shape=(48, 256, 256), seed: int = 0) -> np.ndarray | None:
+    """A clean focal series in [0, 1] made from FMD's 50-frame mean (real cells and their
+    texture): plane z is a crop of the frame that drifts with depth (z/2 px in Y, z/3 in X),
+    in focus around a smooth random depth per pixel (Gaussian envelope of Z/4 planes), on a
+    3 % background, then blurred by an anisotropic PSF (1.5 planes in Z, 0.6 px in YX)."""
+    from scipy import ndimage as ndi
+
+    pair = fmd_pair()
+    if pair is None:
+        return None
+    frame = pair[1] / 255.0
+    z_n, y_n, x_n = shape
+    rng = np.random.default_rng(seed)
+    depth = ndi.gaussian_filter(rng.normal(size=(y_n, x_n)), 40)
+    depth = z_n * (0.2 + 0.6 * (depth - depth.min()) / (depth.max() - depth.min()))
+    planes = np.stack([frame[z // 2 : z // 2 + y_n, 64 + z // 3 : 64 + z // 3 + x_n] for z in range(z_n)])
+    z = np.arange(z_n, dtype=np.float32)[:, None, None]
+    volume = ndi.gaussian_filter(planes * np.exp(-((z - depth) ** 2) / (2 * (z_n / 4) ** 2)), (1.5, 0.6, 0.6))
+    volume = volume / volume.max() + 0.03
+    return (volume / volume.max()).astype(np.float32)
+
+
+def fmd_volume(seed: int = 0, noise_seed: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(noisy, clean) of ``fmd_volume_clean`` with Poisson-Gaussian noise, scaled to 0-255."""
+    from napari_noise2same.examples import poisson_gaussian
+
+    clean = fmd_volume_clean()
+    if clean is None:
+        return None
+    noise_seed = seed if noise_seed is None else noise_seed
+    noisy = poisson_gaussian(clean, photons=VOLUME_PHOTONS, read_sigma=VOLUME_READ, seed=noise_seed)
+    return noisy * 255.0, clean * 255.0
 
 
 @dataclass
@@ -134,7 +203,17 @@ class Dataset:
 #: offset of the noise seed of a dataset's ``unseen`` images
 UNSEEN = 1000
 
-DATASETS = ("fmd", "set12", "fmd-photons4", "set12-sigma50", "fmd-correlated", "volume")
+DATASETS = (
+    "fmd",
+    "set12",
+    "fmd-photons4",
+    "set12-sigma50",
+    "fmd-correlated",
+    "fmd-box3",
+    "fmd-stripes",
+    "volume",
+    "fmd-volume",
+)
 
 
 def dataset(key: str, seed: int = 0) -> Dataset | None:
@@ -152,13 +231,14 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
             if pair is None
             else Dataset("FMD clean, Poisson 4 photons", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy", unseen)
         )
-    if key == "fmd-correlated":
-        pair = correlated_fmd(seed=seed)
-        return (
-            None
-            if pair is None
-            else Dataset("FMD clean, correlated noise", [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy")
-        )
+    if key in ("fmd-correlated", "fmd-box3", "fmd-stripes"):
+        kind = {"fmd-correlated": "blur-x", "fmd-box3": "box3", "fmd-stripes": "stripes"}[key]
+        pair = correlated_noise_fmd(kind, seed=seed)
+        if pair is None:
+            return None
+        unseen = [correlated_noise_fmd(kind, seed=seed + UNSEEN)[0]]
+        name = f"FMD clean, correlated noise ({kind})"
+        return Dataset(name, [pair[0]], "YX", 2, [pair[0]], [pair[1]], "microscopy", unseen)
     if key in ("set12", "set12-sigma50"):
         sigma = 25.0 if key == "set12" else 50.0
         images = set12(sigma, seed=seed)
@@ -171,4 +251,10 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         noisy, clean = synthetic_volume(seed=seed)
         unseen = [synthetic_volume(seed=seed, noise_seed=seed + UNSEEN)[0]]
         return Dataset("synthetic 3D volume", [noisy], "ZYX", 3, [noisy], [clean], "microscopy", unseen)
+    if key == "fmd-volume":
+        made = fmd_volume(seed=seed)
+        if made is None:
+            return None
+        unseen = [fmd_volume(seed=seed, noise_seed=seed + UNSEEN)[0]]
+        return Dataset("FMD focal series", [made[0]], "ZYX", 3, [made[0]], [made[1]], "microscopy", unseen)
     raise ValueError(f"unknown dataset {key!r}; one of {', '.join(DATASETS)}")
