@@ -137,3 +137,18 @@ def test_a_structured_mask_needs_the_gaussian_replacement():
 def test_models_saved_before_structured_masks_read_as_off():
     assert TrainConfig.from_dict({"dims": 2}).struct_mask == "off"
     assert TrainConfig.from_dict({"dims": 2, "struct_mask": "1x3"}).struct_mask == "1x3"
+
+
+def test_a_new_setting_between_runs_of_a_model_takes_effect():
+    """The widget trains the same model again with other settings: the footprint follows them."""
+    from dataclasses import replace
+
+    trainer = Trainer(_data(_noisy("blur-x", 0)), TrainConfig(seed=0), device="cpu")
+    assert trainer.struct_mask == (1, 3)
+    trainer.reconfigure(replace(trainer.config, struct_mask="1x5"))
+    assert (
+        trainer.struct_mask == (1, 5)
+        and trainer.to_model(diagnose=False).summary["struct_mask"]["struct_mask"] == "1x5"
+    )
+    trainer.reconfigure(replace(trainer.config, struct_mask="off"))
+    assert trainer.struct_mask is None

@@ -26,10 +26,12 @@ reaches as many pixels along it as the consecutive lags whose autocorrelation is
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 #: lag-1 autocorrelation above which the noise counts as correlated along an axis (white noise
 #: measured at most 0.04, the weakest blur 0.52)
@@ -156,6 +158,9 @@ def extend(mask: torch.Tensor, shape: tuple[int, int] | None) -> torch.Tensor:
     pixel (cut at the patch's edges); ``mask`` itself where ``shape`` is None or 1 x 1."""
     if shape is None or tuple(shape) == (1, 1):
         return mask
+    import torch  # here: the settings (and the command line's help) do not need torch
+    import torch.nn.functional as F
+
     dims = mask.ndim - 2
     kernel = torch.ones((mask.shape[1], 1) + (1,) * (dims - 2) + tuple(shape), device=mask.device, dtype=mask.dtype)
     pad = ((0,) if dims == 3 else ()) + (shape[0] // 2, shape[1] // 2)

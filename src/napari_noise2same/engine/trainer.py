@@ -25,16 +25,14 @@ from .auto import Budget, choose
 from .best import BestWeights
 from .config import AUTO, TrainConfig, check_budget
 from .data import TrainingData
+from .data_noise import DataNoise
 from .devices import resolve_device
 from .diagnostics import invariance_statistics, torch_run
 from .loss import LossValues
 from .model import Noise2SameModel
-from .noise import CORRELATED, correlation, noise_std, training_planes
 from .objective import masked_loss
 from .run_budget import RunBudget, eta
 from .schedule import Plateau, lr_factor
-from .struct_mask import resolve as resolve_struct_mask
-from .struct_mask import shape_text
 from .unet import UNet, UNetConfig, channels_last
 
 
@@ -116,21 +114,13 @@ class Trainer:
         self.seconds = 0.0
         self.history: list[dict] = []
         self._stop = threading.Event()
-        self._noise_std: float | None = None
-        self._correlated = False
         self._val = data.validation_patches(seed=0)
         self._run_started: float | None = None
         self._best = BestWeights()  # this run's weights of the lowest validation loss
         #: what the last run's ending kept: the step and validation loss of the weights it ended with
         self.kept_best: dict | None = None
-        #: things about the data or the settings a user should know, in words
-        self.warnings: list[str] = []
-        #: the footprint masked around every pixel of J, and why (engine/struct_mask.py)
-        self.struct_mask, self.struct_mask_record = resolve_struct_mask(
-            self.config.struct_mask, self.config.replacement, lambda: training_planes(data)
-        )
-        if self.config.lambda_inv == "auto":
-            self._estimate_noise()  # now, so that a warning comes before training
+        #: the data's noise: lambda_inv "auto", the structured mask, warnings (engine/data_noise.py)
+        self.noise = DataNoise(data, self.config)
 
     @property
     def batch_size(self) -> int:
@@ -168,9 +158,10 @@ class Trainer:
         if (config.patch_size, config.val_fraction) != (self.config.patch_size, self.config.val_fraction):
             self.data = self.data.resampled(config.patch_size, config.val_fraction)
             self._val = self.data.validation_patches(seed=0)
-            self._noise_std = None
         self.config, auto = choose(config, self.data.patch_size, self.data.channels, self.device, budget)
         self.auto = auto or self.auto
+        if not self.noise.still_fits(self.data, self.config):
+            self.noise = DataNoise(self.data, self.config)
 
     def _use_device(self, device: torch.device, generator_seed: int) -> None:
         """Put the network and the optimiser's state on ``device`` (at start, or e.g. on the CPU
@@ -199,33 +190,22 @@ class Trainer:
 
     @property
     def lambda_inv(self) -> float:
-        """The invariance weight in use: the configured one, or for "auto" 2 x the estimated
-        noise std (at most 2, the paper's value; 2 where the noise looks correlated)."""
-        if self.config.lambda_inv == "auto":
-            noise = self._noise_std if self._noise_std is not None else self._estimate_noise()
-            return 2.0 if self._correlated else min(2.0, 2.0 * noise)
-        return float(self.config.lambda_inv)
+        """The invariance weight in use (engine/data_noise.py: "auto" from the noise level)."""
+        return self.noise.lambda_inv(self.config)
 
-    def _estimate_noise(self) -> float:
-        """The noise std behind lambda_inv "auto", and a warning where the noise is correlated."""
-        self._noise_std = noise_std(self.data)
-        ratios = correlation(self.data)
-        axes = [a for a, r in ratios.items() if r > CORRELATED]
-        self._correlated = bool(axes)
-        if axes:
-            against = (
-                f"a structured mask of {shape_text(self.struct_mask)} keeps the network from reading it"
-                if self.struct_mask
-                else "left as it is, correlated noise survives denoising (try --struct-mask)"
-            )
-            text = (
-                f"the noise looks correlated between neighbouring pixels along {' and '.join(axes)} "
-                f"(or the image is nearly noise-free): lambda_inv 'auto' keeps the paper's 2, since "
-                f"the noise level cannot be estimated; {against}"
-            )
-            if text not in self.warnings:
-                self.warnings.append(text)
-        return self._noise_std
+    @property
+    def struct_mask(self) -> tuple[int, int] | None:
+        """The footprint masked around every pixel of J, or None (engine/struct_mask.py)."""
+        return self.noise.struct_mask
+
+    @property
+    def struct_mask_record(self) -> dict:
+        return self.noise.struct_mask_record
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things about the data or the settings a user should know, in words."""
+        return self.noise.warnings
 
     # -- control ------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -382,9 +362,7 @@ class Trainer:
             "final_val_loss": self.validate() if validate and self._val is not None and last else None,
             "kept_best": self.kept_best,  # a run ended with earlier weights, of a lower validation loss
             "lambda_inv": self.lambda_inv,
-            "noise_std_estimate": self._noise_std,
-            "noise_correlated": self._correlated,
-            "struct_mask": self.struct_mask_record,
+            **self.noise.summary(),
             "warnings": list(self.warnings),
             "trained_on": [list(shape) for shape in self.data.shapes],
             "validated_on": [list(s.shape) for s in self.data.val_sources] or None,  # separate validation images
