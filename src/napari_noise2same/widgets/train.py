@@ -26,6 +26,9 @@ from .train_run import Bridge, ModelKey, TrainRun
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
 
+LOADING_TEXT = "Train (PyTorch is loading…)"
+LOADING_TIP = "PyTorch loads in the background once per napari session (a few seconds); training starts after it"
+
 if TYPE_CHECKING:
     from ..engine.model import Noise2SameModel
     from ..engine.trainer import Trainer
@@ -38,7 +41,10 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         self.axes = LineEdit(label="axes")
         self._build_inputs()
         self._build_settings()
-        self.train_button = PushButton(text="Train")
+        # Train waits for torch, which loads in the background (widgets/warmup.py): its imports hold
+        # Python's GIL for up to 0.3 s at a time, so a run started meanwhile would stall the window
+        # right after the click; training could not begin before torch has loaded anyway
+        self.train_button = PushButton(text=LOADING_TEXT, enabled=False, tooltip=LOADING_TIP)
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.save_button = PushButton(text="Save model…", enabled=False)
         self.weights_button = PushButton(
@@ -180,10 +186,12 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         return Budget(self.max_steps.value or None, self.max_minutes.value * 60)
 
     def _torch_ready(self, devices) -> None:
-        """The background warm-up has loaded torch: offer the devices, show auto's choice, and add
-        the preview layer of a training started before."""
+        """The background warm-up has loaded torch: Train is ready, the devices are offered, auto's
+        choice is shown, and the preview layer of a training started before is added."""
         if not self._alive:
             return
+        self.train_button.text, self.train_button.tooltip = "Train", ""
+        self.train_button.enabled = not self.busy
         if self.busy and not self._preview_added.is_set():
             self._add_preview()
         self.set_devices(devices)
@@ -267,7 +275,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         self._running = running
         if not self._alive:
             return
-        self.train_button.enabled = not running
+        self.train_button.enabled = not running and self._warmup.done
         self.stop_button.enabled = running
         for w in (
             self.source,
