@@ -95,3 +95,16 @@ def test_a_click_holds_the_warmup_then_leaves_it_time_to_redraw():
         assert w._gate._until - warmup.time.perf_counter() > warmup.REDRAW_S
     left = w._gate._until - warmup.time.perf_counter()
     assert 0 < left <= warmup.REDRAW_S
+
+
+def test_train_is_enabled_once_torch_has_loaded(make_napari_viewer, qtbot):
+    """Until the warm-up is done, Train is disabled and the status says why: a run started while
+    torch's imports hold the GIL would stall the window right after the click."""
+    from napari_noise2same.widgets.train import LOADING_TEXT, READY_TEXT
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.float32), name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Train Noise2Same")
+    assert not widget._warmup.done and not widget.train_button.enabled and widget.status.value == LOADING_TEXT
+    qtbot.waitUntil(lambda: widget.train_button.enabled, timeout=60_000)
+    assert widget._warmup.done and widget.status.value == READY_TEXT

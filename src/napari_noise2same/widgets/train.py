@@ -26,8 +26,8 @@ from .train_run import Bridge, ModelKey, TrainRun
 from .train_settings import TrainSettings
 from .warmup import TorchWarmup
 
-LOADING_TEXT = "Train (PyTorch is loading…)"
-LOADING_TIP = "PyTorch loads in the background once per napari session (a few seconds); training starts after it"
+READY_TEXT = "Pick one or more image layers (or a folder) and press Train."
+LOADING_TEXT = "Loading PyTorch (a few seconds, once per session); Train is enabled then."
 
 if TYPE_CHECKING:
     from ..engine.model import Noise2SameModel
@@ -44,7 +44,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         # Train waits for torch, which loads in the background (widgets/warmup.py): its imports hold
         # Python's GIL for up to 0.3 s at a time, so a run started meanwhile would stall the window
         # right after the click; training could not begin before torch has loaded anyway
-        self.train_button = PushButton(text=LOADING_TEXT, enabled=False, tooltip=LOADING_TIP)
+        self.train_button = PushButton(text="Train", enabled=False)
         self.stop_button = PushButton(text="Stop", enabled=False)
         self.save_button = PushButton(text="Save model…", enabled=False)
         self.weights_button = PushButton(
@@ -53,7 +53,7 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         self.compare_button = PushButton(text="Side by side", enabled=False)
         self.residual_button = PushButton(text="Residual", enabled=False)
         self.progress = ProgressBar(value=0, max=1000)
-        self.status = Label(value="Pick one or more image layers (or a folder) and press Train.")
+        self.status = Label(value=LOADING_TEXT)
         self.result = Label(value="")
         self.loss_plot = LossPlot()
         form = Container(labels=True)
@@ -190,8 +190,9 @@ class TrainWidget(TrainInputs, TrainSettings, TrainRun, TrainResults, Container)
         choice is shown, and the preview layer of a training started before is added."""
         if not self._alive:
             return
-        self.train_button.text, self.train_button.tooltip = "Train", ""
         self.train_button.enabled = not self.busy
+        if self.status.value == LOADING_TEXT:
+            self.status.value = READY_TEXT
         if self.busy and not self._preview_added.is_set():
             self._add_preview()
         self.set_devices(devices)
