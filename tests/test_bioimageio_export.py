@@ -146,6 +146,7 @@ def test_package_describes_the_model(package2d, model2d):
         "| training steps | 3 |",
         "| lambda_inv | 2.0 |",
         "| mask percent | 0.5 % |",
+        "| structured mask | off: the noise looks independent between pixels",
         "preset `tiny`",
     ):
         assert text in readme

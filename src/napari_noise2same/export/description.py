@@ -114,6 +114,7 @@ def describe(model, folder: Path, name: str, authors: list[str], test_output: np
             "lambda_inv": _yaml_value(s.get("lambda_inv", t.lambda_inv)),
             "mask_percent": t.mask_percent,
             "replacement": t.replacement,
+            "struct_mask": (s.get("struct_mask") or {}).get("struct_mask", "off"),
         },
         optimizer="torch.optim.Adam",
         training_duration=round(s["train_seconds"] / 3600, 4) if s.get("train_seconds") else None,

@@ -40,6 +40,7 @@ def readme(model, name: str, test_shape: tuple) -> str:
         ("lambda_inv", lam_text),
         ("mask percent", f"{t.mask_percent} %"),
         ("mask replacement", f"{t.replacement} (sigma {t.mask_sigma})"),
+        ("structured mask", (s.get("struct_mask") or {}).get("reason", "off")),
         ("learning rate", f"{t.learning_rate}, {describe(t.lr_schedule, t.lr_halve_every)} (Adam)"),
         ("final loss", number(s.get("final_loss"))),
         ("final validation loss", number(s.get("final_val_loss"))),
