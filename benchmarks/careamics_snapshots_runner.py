@@ -91,6 +91,12 @@ def main() -> None:
         help="YX, SYX (default by the array's dims) or ZYX for a 3D model "
         "(patches of 16 x 64 x 64, batch 2, as the 3D default of napari-noise2same on a CPU)",
     )
+    parser.add_argument(
+        "--struct-axes",
+        default="none",
+        help="structN2V: horizontal (along X), vertical (along Y), cross, or none (the default: plain N2V)",
+    )
+    parser.add_argument("--struct-span", type=int, default=5, help="structN2V span (CAREamics' default 5: 11 px)")
     args = parser.parse_args()
 
     image = np.load(args.input).astype(np.float32)
@@ -116,6 +122,11 @@ def main() -> None:
             batch_size=2 if axes == "ZYX" else 16,
             num_epochs=EPOCHS,
             seed=args.seed + 1,
+            **(
+                {"struct_n2v_axes": args.struct_axes, "struct_n2v_span": args.struct_span}
+                if args.struct_axes != "none"
+                else {}
+            ),
         )
         t_start = time.perf_counter()
         clock = SnapshotClock(t_start, args.checkpoints, work_dir)

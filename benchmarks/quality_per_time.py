@@ -200,7 +200,9 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
-def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, threads: int) -> list[dict]:
+def run_careamics(
+    data, key: str, python: str, budgets: list[float], seed: int, threads: int, struct: str | None = None
+) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         train = data.train[0] if len(data.train) == 1 else np.stack(data.train)
@@ -225,6 +227,9 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
         ]
         if data.dims == 3:
             cmd += ["--axes", "ZYX"]
+        if struct:
+            axes, _, span = struct.partition(":")
+            cmd += ["--struct-axes", axes] + (["--struct-span", span] if span else [])
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
         before, wall0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -250,6 +255,7 @@ def run_careamics(data, key: str, python: str, budgets: list[float], seed: int, 
                     "psnr_plain": round(plain_score(data, outs), 3),
                     "metric": data.metric,
                     "cpu_share": round(share, 3),
+                    **({"settings": {"struct_n2v": struct}} if struct else {}),
                 }
             )
     return rows
@@ -273,7 +279,9 @@ def run(args) -> int:
     )
     for seed in args.seeds:
         if args.method == "careamics":
-            rows = run_careamics(data, args.data, args.careamics_python, budgets, seed, args.threads)
+            rows = run_careamics(
+                data, args.data, args.careamics_python, budgets, seed, args.threads, args.careamics_struct
+            )
         else:
             rows = [
                 run_ours(
@@ -444,6 +452,12 @@ def main() -> int:
     r.add_argument("--seeds", type=int, nargs="+", default=[0])
     r.add_argument("--threads", type=int, help="torch threads (and OMP_NUM_THREADS for CAREamics)")
     r.add_argument("--careamics-python", help="python of a virtual environment with careamics==0.3.0")
+    r.add_argument(
+        "--careamics-struct",
+        metavar="AXES[:SPAN]",
+        help="CAREamics' structN2V, set by hand: horizontal (along X), vertical (along Y) or cross, "
+        "with its span (default 5: 11 px)",
+    )
     r.add_argument("--device", default="cpu", help="our device (default cpu)")
     r.add_argument(
         "--set",
