@@ -35,6 +35,8 @@ CASES = {
     "truncated TIFF": (["predict", "-m", "m2d.n2s", "cut.tif", "-o", "out"], "cut.tif"),
     "missing path": (["predict", "-m", "m2d.n2s", "nothere.tif", "-o", "out"], "does not exist"),
     "empty folder": (["train", "empty", "-o", "m.n2s", *TRAIN], "holds no"),
+    # the inputs are checked before the model is read: the first mistake told is the inputs'
+    "predict on an empty folder": (["predict", "-m", "junk.n2s", "empty", "-o", "out"], "holds no"),
     "output under a file": (["predict", "-m", "m2d.n2s", "good.tif", "-o", "afile/out"], "afile"),
     "model path is a folder": (["train", "good.tif", "-o", "empty", *TRAIN], "folder"),
     "axes for another ndim": (["train", "good.tif", "-o", "m.n2s", "--axes", "ZYX", *TRAIN], "2"),

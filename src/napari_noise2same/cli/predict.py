@@ -15,14 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
-from ..engine.predict_options import ENGINES, PredictOptions
+from ..engine.predict_options import DEFAULT_TILE, ENGINES, OVERLAP, PredictOptions
 from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, device, output_folder
 
 
 def add_parser(sub) -> None:
-    from ..engine.tiling import DEFAULT_TILE, OVERLAP
-
     q = sub.add_parser(
         "predict",
         help="denoise images with a trained model",
@@ -78,8 +76,7 @@ def run(args) -> int:
 
     from ..io import find_inputs
 
-    model = _load(args)
-    paths = find_inputs(args.inputs)
+    paths = find_inputs(args.inputs)  # a mistake in the inputs or the output is told before the model loads
     out = Path(args.output)
     if is_zarr_name(out):
         if len(paths) != 1:
@@ -87,7 +84,8 @@ def run(args) -> int:
                 f"-o {out} names one zarr output but there are {len(paths)} inputs; give an output folder"
             )
         check_writable(out, "the result", "denoised.zarr")
-    else:
+    model = _load(args)
+    if not is_zarr_name(out):
         output_folder(out)
     inputs = {p.resolve() for p in paths}
     started, failed = time.perf_counter(), 0

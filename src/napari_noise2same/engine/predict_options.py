@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from .geometry import HALO
+
+#: tiles when an image is too large to predict whole (engine/tiling.py)
+DEFAULT_TILE = {2: (512, 512), 3: (64, 256, 256)}
+#: default overlap: half of it (the halo, 24 px) is the context at a switch, at least the receptive radius
+OVERLAP = 2 * HALO
 
 
 @dataclass(frozen=True)
@@ -13,7 +19,7 @@ class PredictOptions:
 
     ``tile_size`` None: the whole sample when its activations fit in about 1.5 GB, else tiles
     (engine/tiling.py: 512 px in 2D, 64 x 256 x 256 in 3D); an int is the YX side (3D: Z too).
-    ``overlap`` None: tiling.OVERLAP.  ``tta``: average the 8 rotations and flips of the YX
+    ``overlap`` None: ``OVERLAP``.  ``tta``: average the 8 rotations and flips of the YX
     plane.  ``device`` None: where the model is ("cpu", "cuda", "cuda:1", "mps", "auto").
     ``engine``: "torch", "onnx" (ONNX Runtime on the CPU) or "auto" (ONNX Runtime where it is
     installed, the model carries its ONNX network, the device is the CPU and the case is one

@@ -28,9 +28,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 #: lag-1 autocorrelation above which the noise counts as correlated along an axis (white noise
@@ -93,6 +92,8 @@ def resolve(setting: str, replacement: str, planes) -> tuple[tuple[int, int] | N
 def noise_autocorrelation(planes, lags: int = MAX_HALF) -> dict[str, list[float]]:
     """The noise's autocorrelation at lags 1..``lags`` along Y and X: the median over ``planes``
     (2D arrays, e.g. normalised training planes) of :func:`plane_autocorrelation`."""
+    import numpy as np  # here, as torch in extend: the settings and the command line's help need neither
+
     found = [f for f in (plane_autocorrelation(p, lags) for p in planes) if f is not None]
     if not found:
         return {"Y": [0.0] * lags, "X": [0.0] * lags}
@@ -102,6 +103,7 @@ def noise_autocorrelation(planes, lags: int = MAX_HALF) -> dict[str, list[float]
 def plane_autocorrelation(plane: np.ndarray, lags: int = MAX_HALF, block: int = 16) -> dict[str, list[float]] | None:
     """The autocorrelation of ``plane``'s residual against a Gaussian smoothing of ``SMOOTH`` px,
     in the flattest ``FLAT_SHARE`` of its blocks; None where the plane has no whole block."""
+    import numpy as np
     from scipy.ndimage import gaussian_filter
 
     p = np.asarray(plane, np.float64)
@@ -158,7 +160,7 @@ def extend(mask: torch.Tensor, shape: tuple[int, int] | None) -> torch.Tensor:
     pixel (cut at the patch's edges); ``mask`` itself where ``shape`` is None or 1 x 1."""
     if shape is None or tuple(shape) == (1, 1):
         return mask
-    import torch  # here: the settings (and the command line's help) do not need torch
+    import torch
     import torch.nn.functional as F
 
     dims = mask.ndim - 2

@@ -17,14 +17,13 @@ import math
 import numpy as np
 
 from ..errors import ImageError
-from .geometry import HALO, SIZE_MULTIPLE
+from .geometry import SIZE_MULTIPLE
+from .predict_options import DEFAULT_TILE, OVERLAP
 
 #: activations budget (bytes) above which an image is predicted in tiles
 WHOLE_IMAGE_BYTES = 1.5 * 2**30
 #: smallest spatial size fed to the network
 MIN_INPUT = 8
-#: tiles when an image is too large to predict whole
-DEFAULT_TILE = {2: (512, 512), 3: (64, 256, 256)}
 
 
 def padded_shape(spatial) -> tuple[int, ...]:
@@ -47,10 +46,6 @@ def tile_shape(tile_size, spatial, base_width, dims) -> tuple[int, ...]:
         t = max(SIZE_MULTIPLE * 4, int(t) // SIZE_MULTIPLE * SIZE_MULTIPLE)
         tiles.append(min(t, p))
     return tuple(tiles)
-
-
-#: default overlap: half of it (the halo, 24 px) is the context at a switch, at least the receptive radius
-OVERLAP = 2 * HALO
 
 
 def tile_overlap(overlap, tiles) -> tuple[int, ...]:

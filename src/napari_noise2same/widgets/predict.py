@@ -10,8 +10,7 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from ..engine.predict_options import PredictOptions
-from ..engine.tiling import OVERLAP
+from ..engine.predict_options import OVERLAP, PredictOptions
 from ..errors import Noise2SameError
 from ..export import export_bioimageio
 from ..export.format_version import TARGET_FORMAT
