@@ -47,6 +47,10 @@ def test_train_predict_info_end_to_end(tmp_path, noisy_tiff, capsys):
         num, den = tif.pages[0].tags["XResolution"].value
         assert den / num == pytest.approx(0.2, rel=1e-4)
         assert tif.imagej_metadata["unit"] in ("micron", "um", "µm")
+    bf16_dir = tmp_path / "bf16"  # in PyTorch under bfloat16 autocast: the same image within its rounding
+    assert main(["predict", "-m", str(model), str(noisy_tiff), "-o", str(bf16_dir), "--precision", "bfloat16"]) == 0
+    bf16 = tifffile.imread(bf16_dir / "cells_denoised.tif")
+    assert bf16.shape == data.shape and 0 < np.abs(bf16 - data).max() < 0.1 * data.std()
     assert main(["info", str(model)]) == 0
     info = capsys.readouterr().out
     assert "20 steps" in info and "D(f)" in info

@@ -36,6 +36,10 @@ CASES = {
     "missing path": (["predict", "-m", "m2d.n2s", "nothere.tif", "-o", "out"], "does not exist"),
     "empty folder": (["train", "empty", "-o", "m.n2s", *TRAIN], "holds no"),
     # the inputs are checked before the model is read: the first mistake told is the inputs'
+    "bfloat16 in ONNX Runtime": (
+        ["predict", "-m", "m2d.n2s", "good.tif", "-o", "out", "--engine", "onnx", "--precision", "bfloat16"],
+        "--engine torch",
+    ),
     "predict on an empty folder": (["predict", "-m", "junk.n2s", "empty", "-o", "out"], "holds no"),
     "output under a file": (["predict", "-m", "m2d.n2s", "good.tif", "-o", "afile/out"], "afile"),
     "model path is a folder": (["train", "good.tif", "-o", "empty", *TRAIN], "folder"),

@@ -3,7 +3,7 @@ import pytest
 
 from napari_noise2same.engine import PredictOptions
 from napari_noise2same.engine.unet import RECEPTIVE_RADIUS
-from napari_noise2same.errors import ImageError
+from napari_noise2same.errors import ConfigError, ImageError
 
 from .helpers import image, random_model
 
@@ -142,3 +142,25 @@ def test_the_receptive_radius_is_what_the_network_sees(dims):
         reach = max(reach, int((hit - c).abs().max()))
     assert reach == RECEPTIVE_RADIUS
     assert HALO >= RECEPTIVE_RADIUS and HALO % SIZE_MULTIPLE == 0
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_bfloat16_prediction_is_close_to_float32(dims):
+    """--precision bfloat16: the network runs under bfloat16 autocast (the output differs from
+    float32, so it did), within a few hundredths of the input's std; float32 stays exact."""
+    model = random_model(dims=dims)
+    x = image((16, 48, 40) if dims == 3 else (96, 80))
+    axes = "ZYX" if dims == 3 else "YX"
+    exact = model.predict(x, axes, PredictOptions(engine="torch"))
+    assert np.array_equal(exact, model.predict(x, axes, PredictOptions(engine="torch", precision="float32")))
+    bf16 = model.predict(x, axes, PredictOptions(precision="bfloat16"))  # auto: runs in PyTorch
+    assert bf16.dtype == np.float32 and bf16.shape == x.shape
+    difference = np.abs(bf16 - exact) / x.std()
+    assert 0 < difference.max() < 0.1 and difference.mean() < 0.01
+
+
+def test_bfloat16_is_refused_for_onnx_runtime():
+    with pytest.raises(ConfigError, match="engine torch"):
+        PredictOptions(engine="onnx", precision="bfloat16")
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        PredictOptions(precision="float16")

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
-from ..engine.predict_options import DEFAULT_TILE, ENGINES, OVERLAP, PredictOptions
+from ..engine.predict_options import DEFAULT_TILE, ENGINES, OVERLAP, PRECISIONS, PredictOptions
 from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, device, output_folder
 
@@ -60,6 +60,14 @@ def add_parser(sub) -> None:
         "machine without a GPU when it is installed and the model carries its ONNX network)",
     )
     q.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="bfloat16: the network in PyTorch under bfloat16 autocast; on a CPU with AVX-512 BF16 or AMX (recent "
+        "Xeon and EPYC) 2.2-2.6x faster than float32 (2D: 1.6x faster than ONNX Runtime), within 0.004 dB in our "
+        "measurements; slower on other CPUs. The output then depends on the CPU (default float32)",
+    )
+    q.add_argument(
         "--chunk-size", type=int, help="chunk side for zarr outputs (default 2048 px in 2D, 64 x 512 x 512 in 3D)"
     )
     q.add_argument(
@@ -76,7 +84,8 @@ def run(args) -> int:
 
     from ..io import find_inputs
 
-    paths = find_inputs(args.inputs)  # a mistake in the inputs or the output is told before the model loads
+    _options(args)  # settings that do not go together are told first
+    paths = find_inputs(args.inputs)  # then a mistake in the inputs or the output, before the model loads
     out = Path(args.output)
     if is_zarr_name(out):
         if len(paths) != 1:
@@ -150,10 +159,10 @@ def write_uncertainty(model, image, target: Path) -> Path:
 
 
 def _load(args):
-    return load_for_engine(args.model, args.device, args.engine)
+    return load_for_engine(args.model, args.device, args.engine, args.precision)
 
 
-def load_for_engine(path, device_name: str, engine: str):
+def load_for_engine(path, device_name: str, engine: str, precision: str = "float32"):
     """The model for the engine that will run it: ONNX Runtime without torch where it can, else
     the PyTorch model on ``device_name``."""
     from ..engine.model_file import read_metadata
@@ -162,7 +171,7 @@ def load_for_engine(path, device_name: str, engine: str):
 
     cpu = device_name == "cpu" or (device_name == "auto" and not gpu_possible())
     dims = read_metadata(path).get("unet", {}).get("dims", 2)
-    if choose_engine(PredictOptions(engine=engine), has_onnx(path), cpu, dims) == "onnx":
+    if choose_engine(PredictOptions(engine=engine, precision=precision), has_onnx(path), cpu, dims) == "onnx":
         if device_name not in ("auto", "cpu"):
             raise Noise2SameError("ONNX Runtime runs on the CPU here; use --device cpu, or --engine torch for a GPU")
         return load_onnx_model(path)
@@ -182,7 +191,9 @@ def gpu_possible() -> bool:
 
 
 def _options(args) -> PredictOptions:
-    return PredictOptions(tile_size=args.tile_size, overlap=args.overlap, tta=args.tta, engine=args.engine)
+    return PredictOptions(
+        tile_size=args.tile_size, overlap=args.overlap, tta=args.tta, engine=args.engine, precision=args.precision
+    )
 
 
 def _predict_chunked(model, f, axes: str, target: Path, args) -> None:

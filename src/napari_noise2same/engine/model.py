@@ -92,7 +92,7 @@ class Noise2SameModel:
             return OnnxRunner(open_session(self.onnx, self.dims, self.channels))
         from .torch_runner import TorchRunner
 
-        return TorchRunner(self.net, device, self.dims)
+        return TorchRunner(self.net, device, self.dims, options.precision)
 
     def metadata(self) -> dict:
         """Everything but the weights, as stored in the model file's JSON."""

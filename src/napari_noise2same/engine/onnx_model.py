@@ -36,7 +36,7 @@ class OnnxModel:
         return self.normalization.get("per") == "frame"
 
     def runner(self, options: PredictOptions) -> OnnxRunner:
-        if options.engine == "torch" or options.device not in (None, "cpu", "auto"):
+        if options.engine == "torch" or options.precision != "float32" or options.device not in (None, "cpu", "auto"):
             raise Noise2SameError(
                 "this model was opened for ONNX Runtime (CPU only); use {}", fixes=(Fix("engine", "torch"),)
             )

@@ -19,6 +19,8 @@ through the model's runner.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .noise_model import analyse_plane, sigma_at
@@ -33,8 +35,7 @@ def transforms(square: bool):
 
 
 def _plain(options: PredictOptions | None) -> PredictOptions:
-    options = options or PredictOptions()
-    return PredictOptions(options.tile_size, options.overlap, False, options.device, options.engine)
+    return replace(options or PredictOptions(), tta=False)
 
 
 def tta_spread(model, image, axes: str, options: PredictOptions | None = None) -> np.ndarray:
