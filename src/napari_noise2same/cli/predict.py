@@ -84,7 +84,7 @@ def run(args) -> int:
 
     from ..io import find_inputs
 
-    _options(args)  # settings that do not go together are told first
+    options = _options(args)  # settings that do not go together are told first
     paths = find_inputs(args.inputs)  # then a mistake in the inputs or the output, before the model loads
     out = Path(args.output)
     if is_zarr_name(out):
@@ -104,7 +104,7 @@ def run(args) -> int:
             try:
                 target = output_path(path, out)
                 check_not_an_input(target, inputs)
-                _predict_one(model, path, target, args)
+                _predict_one(model, path, target, args, options)
             except Noise2SameError as e:
                 if len(paths) == 1:
                     if e.path is not None:
@@ -119,21 +119,21 @@ def run(args) -> int:
     return 2 if failed else 0
 
 
-def _predict_one(model, path: Path, target: Path, args) -> None:
+def _predict_one(model, path: Path, target: Path, args, options: PredictOptions) -> None:
     import numpy as np
 
     image = read_input(path, args.axes)
     with _local_chunks(args.scheduler, is_zarr_name(target) or not isinstance(image.data, np.ndarray)):
-        _denoise(model, image, target, args)
+        _denoise(model, image, target, args, options)
 
 
-def _denoise(model, image, target: Path, args) -> None:
+def _denoise(model, image, target: Path, args, options: PredictOptions) -> None:
     if is_zarr_name(target) or args.scheduler:
         if args.uncertainty:
             raise Noise2SameError("--uncertainty writes TIFFs: give an output folder, not zarr or a cluster")
-        _predict_chunked(model, image, model_axes(model, image), target, args)
+        _predict_chunked(model, image, model_axes(model, image), target, args, options)
     else:
-        denoise_to_tiff(model, image, target, _options(args))
+        denoise_to_tiff(model, image, target, options)
         if args.uncertainty:
             write_uncertainty(model, image, target)
 
@@ -196,7 +196,7 @@ def _options(args) -> PredictOptions:
     )
 
 
-def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
+def _predict_chunked(model, f, axes: str, target: Path, args, options: PredictOptions) -> None:
     """Denoise one image as overlapping dask chunks into zarr (or a TIFF, chunk row by chunk row)."""
     import numpy as np
 
@@ -208,7 +208,7 @@ def _predict_chunked(model, f, axes: str, target: Path, args) -> None:
         model,
         f.data,
         axes,
-        replace(_options(args), device=args.device),
+        replace(options, device=args.device),
         model_path=Path(args.model).resolve() if args.scheduler else None,
         chunk_size=args.chunk_size,
     )
