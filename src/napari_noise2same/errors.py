@@ -62,3 +62,8 @@ class ModelFileError(Noise2SameError):
 
 class ConfigError(Noise2SameError, ValueError):
     """A training or prediction setting out of its range; the message names the range."""
+
+
+class NoiseModelError(Noise2SameError, ValueError):
+    """A noise-model file (a camera calibration) that is missing, not valid, or does not match
+    the image, or calibration frames that cannot give one."""

@@ -23,7 +23,7 @@ import numpy as np
 from .arrays import frame_stats, read_normalised, sample_shape, spatial_shape
 from .axes import make_layout
 from .diagnostics import invariance_statistics
-from .noise_model import ChannelNoise, analyse_plane, sigma_at
+from .noise_model import ChannelNoise, analyse_plane, camera_variance, sigma_at, worst_bin_error
 from .predict_options import PredictOptions
 
 WINDOW = 8
@@ -121,7 +121,7 @@ def report(
     noise = []
     for c in range(channels):
         found = [analyse_plane(_plane(noisy_c, s, c, z), _plane(denoised_c, s, c, z)) for s, z in picks]
-        noise.append(_combine(found))
+        noise.append(combine_noise(found))
     structure = np.zeros(noisy_c.shape, bool)
     for s in range(noisy_c.shape[0]):
         for c in range(channels):
@@ -151,8 +151,9 @@ def _plane(canonical: np.ndarray, s: int, c: int, z: int) -> np.ndarray:
     return canonical[s, c, z] if canonical.ndim == 5 else canonical[s, c]
 
 
-def _combine(found: list[ChannelNoise]) -> ChannelNoise:
-    """One channel's noise over several planes: RMS level, median fit and correlations."""
+def combine_noise(found: list[ChannelNoise]) -> ChannelNoise:
+    """One channel's noise over several planes (or images): RMS level, median fit and
+    correlations, the planes' intensity bins pooled and the median fit's worst error against them."""
     sigma = float(np.sqrt(np.mean([n.sigma**2 for n in found])))
     fits = [n for n in found if n.gain is not None]
     gain = float(np.median([n.gain for n in fits])) if len(fits) * 2 > len(found) else None
@@ -162,7 +163,27 @@ def _combine(found: list[ChannelNoise]) -> ChannelNoise:
     acf = {}
     for axis, values in found[0].autocorrelation.items():
         acf[axis] = [float(np.median([n.autocorrelation[axis][k] for n in found])) for k in range(len(values))]
-    return ChannelNoise(sigma, gain, floor, r2, acf)
+    intercept = float(np.median([n.intercept for n in fits if n.intercept is not None])) if gain is not None else None
+    bins = _pool_bins(found)
+    combined = ChannelNoise(sigma, gain, floor, r2, acf, intercept=intercept, bins=bins)
+    if combined.camera is not None and bins:  # the combined fit against the pooled bins
+        combined.fit_worst = worst_bin_error(bins["variance"], camera_variance(combined.camera, bins["intensity"]))
+    return combined
+
+
+def _pool_bins(found: list[ChannelNoise]) -> dict:
+    """The planes' intensity bins pooled into as many (by intensity, equal counts): per bin the
+    mean intensity and the median variance; one plane's bins unchanged."""
+    points = sorted(p for n in found if n.bins for p in zip(n.bins["intensity"], n.bins["variance"], strict=True))
+    if not points:
+        return {}
+    count = max(len(n.bins.get("intensity", [])) for n in found)
+    groups = np.array_split(np.array(points, np.float64), count)
+    return {
+        "intensity": [float(g[:, 0].mean()) for g in groups],
+        "variance": [float(np.median(g[:, 1])) for g in groups],
+        "blocks": sum(int(n.bins.get("blocks", 0)) for n in found),
+    }
 
 
 def _d_f(model, image, layout, options: PredictOptions):

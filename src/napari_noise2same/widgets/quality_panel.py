@@ -122,14 +122,10 @@ def _quality_job(model, noisy, denoised, axes, options):
 
 
 def summary(found) -> str:
-    noise = found.noise[0] if found.noise else None
-    lines = [
-        f"noise std {number(found.noise_sigma)}"
-        + (
-            f" (Poisson-Gaussian: gain {number(noise.gain)}, floor {number(noise.floor)})"
-            if noise is not None and noise.gain is not None
-            else ""
-        ),
+    lines = [f"noise std {number(found.noise_sigma)}"]
+    for c, noise in enumerate(found.noise):
+        lines.append(f"{f'channel {c}: ' if len(found.noise) > 1 else ''}{fit_words(noise)}")
+    lines += [
         (
             f"noise correlated: {'yes' if found.noise_correlated else 'no'} · residual like structure in "
             f"{found.residual_structure_fraction:.1%} of the image"
@@ -138,3 +134,15 @@ def summary(found) -> str:
     ]
     lines += [f"⚠ {w[0].upper()}{w[1:]}." for w in found.warnings]
     return "\n".join(lines)
+
+
+def fit_words(noise) -> str:
+    """The Poisson-Gaussian fit of one channel and its verdict (engine/noise_calibration.py)."""
+    from ..engine.noise_calibration import from_fit
+
+    if noise.gain is None:
+        return "Poisson-Gaussian: no fit (one noise level for all intensities)"
+    m = from_fit(noise)
+    worst = f"worst bin {noise.fit_worst:.0%}, limit {noise.fit_tolerance:.0%}"
+    model = f"gain {number(m.gain)}, offset {number(m.offset)}, read noise {number(m.read_noise)}"
+    return f"Poisson-Gaussian: {model} ({worst}): {noise.fit_verdict} fit"
