@@ -13,11 +13,11 @@ cluster, whose workers each load the model file once.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ImageError
+from ..errors import ConfigError, ImageError
 from .arrays import checked_stats
 from .axes import Layout
 from .geometry import HALO, SIZE_MULTIPLE
@@ -53,9 +53,18 @@ def denoise_dask(model, image, axes: str, options: PredictOptions | None = None,
     load the model from that file (needed for a dask.distributed cluster), else they use
     ``model`` itself.  ``chunk_size``: chunk side over the spatial axes (default 2048 in
     2D, 64 x 512 x 512 in 3D); ``options`` are the predictor's, for each chunk (its overlap
-    applies between tiles inside a chunk; chunks overlap by the halo).
+    applies between tiles inside a chunk; chunks overlap by the halo).  The chunks take the
+    Noise2Same estimate: the posterior (engine/posterior.py) needs whole images.
     """
     import dask.array as da
+
+    options = options or PredictOptions()
+    if options.estimate == "posterior":
+        raise ConfigError(
+            "the posterior estimate needs whole images, not chunks: write TIFFs (not zarr or a cluster), "
+            "or use the Noise2Same estimate (n2s)"
+        )
+    options = replace(options, estimate="n2s")
 
     layout = model_layout(model, image, axes)
     x = image if isinstance(image, da.Array) else da.from_array(image, chunks=-1)
@@ -63,7 +72,7 @@ def denoise_dask(model, image, axes: str, options: PredictOptions | None = None,
     x = x.rechunk(_chunks(layout, chunk_size, model.dims))
     depth = {i: HALO if a in layout.spatial_axes else 0 for i, a in enumerate(layout.axes)}
     source = ModelFile(str(model_path)) if model_path is not None else model
-    job = functools.partial(_denoise_chunk, source, layout, stats, options or PredictOptions())
+    job = functools.partial(_denoise_chunk, source, layout, stats, options)
     return x.map_overlap(
         job, depth=depth, boundary="none", trim=True, dtype=np.float32, meta=np.empty((0,) * x.ndim, np.float32)
     )

@@ -97,6 +97,8 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA
     channel_mode: str = "joint"  # "independent": one network per channel, each trained on its channel alone
     augment: bool = True  # random 90-degree rotations and flips in YX; off for data with a preferred direction
+    #: the model's default estimate: "auto" (chosen at the end of training, engine/estimate.py), "n2s", "posterior"
+    estimate: str = AUTO
     seed: int | None = None
 
     def __post_init__(self):
@@ -107,6 +109,7 @@ class TrainConfig:
         _one_of("learning-rate schedule", self.lr_schedule, SCHEDULES)
         _one_of("forward", self.forward, ("separate", "joint"))
         _one_of("channel mode", self.channel_mode, CHANNEL_MODES)
+        _one_of("estimate", self.estimate, (AUTO, "n2s", "posterior"))
         if not isinstance(self.augment, bool):
             raise ConfigError(f"augment must be true or false, not {self.augment!r}")
         _integer("patch size", self.patch_size, RANGES["patch_size"])

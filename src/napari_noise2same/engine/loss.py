@@ -26,6 +26,7 @@ class LossTerms:
     total: torch.Tensor
     reconstruction: torch.Tensor
     invariance: torch.Tensor
+    spread: torch.Tensor | None = None  # the spread head's loss (engine/spread.py), trained beside the network
 
 
 @dataclass

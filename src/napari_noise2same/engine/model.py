@@ -16,6 +16,8 @@ from ..errors import ModelFileError
 from . import model_file
 from .config import TrainConfig
 from .predict_options import PredictOptions
+from .spread import PREFIX as SPREAD_PREFIX
+from .spread import SpreadHead
 from .unet import UNet, UNetConfig
 
 
@@ -30,6 +32,8 @@ class Noise2SameModel:
     training_state: dict | None = field(default=None, repr=False)
     #: the network as ONNX (engine/onnx_export.py), for ONNX Runtime; saved with the model when set
     onnx: bytes | None = field(default=None, repr=False)
+    #: the spread head (engine/spread.py) behind ``estimate="posterior"``; None in models before 0.5
+    spread: SpreadHead | None = field(default=None, repr=False)
 
     @property
     def unet_config(self) -> UNetConfig:
@@ -116,6 +120,8 @@ class Noise2SameModel:
         """Write the model (with its ONNX network and a checkpoint's optimiser state, where it has
         them) to ``path`` atomically."""
         state = {k: v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        if self.spread is not None:
+            state |= {SPREAD_PREFIX + k: v.detach().cpu().numpy() for k, v in self.spread.state_dict().items()}
         optimizer = self.training_state["optimizer"] if self.training_state else None
         if optimizer is not None:
             optimizer = {
@@ -134,7 +140,14 @@ class Noise2SameModel:
         meta = contents.meta
         try:
             net = UNet(UNetConfig(**meta["unet"]))
-            net.load_state_dict({k: torch.from_numpy(v) for k, v in contents.state.items()}, strict=True)
+            weights = {k: torch.from_numpy(v) for k, v in contents.state.items()}
+            head = {k[len(SPREAD_PREFIX) :]: weights.pop(k) for k in list(weights) if k.startswith(SPREAD_PREFIX)}
+            net.load_state_dict(weights, strict=True)
+            spread = None
+            if head:
+                spread = SpreadHead.for_net(net)
+                spread.load_state_dict(head, strict=True)
+                spread.to(device).eval()
             config = TrainConfig.from_dict(meta.get("train_config", {}))
         except (KeyError, TypeError, ValueError, RuntimeError) as e:  # well-formed file, content not ours
             raise ModelFileError(
@@ -156,6 +169,7 @@ class Noise2SameModel:
             meta.get("summary", {}),
             training_state,
             contents.onnx,
+            spread,
         )
 
 

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import ImageError
+from ..errors import ConfigError, ImageError
 from .arrays import (
     block_index,
     channel_stats,
@@ -34,7 +34,7 @@ from .arrays import (
     to_input_order,
 )
 from .axes import Layout, make_layout
-from .predict_options import PredictOptions
+from .predict_options import PredictOptions, choose_estimate
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
 
 
@@ -104,6 +104,9 @@ def iter_denoised(
     with InterruptedError.
     """
     options = options or PredictOptions()
+    if choose_estimate(options, model) == "posterior":
+        yield from _posterior_blocks(model, image, axes, options, stats, on_progress, should_stop)
+        return
     tile_size, overlap, tta = options.tile_size, options.overlap, options.tta
     layout = model_layout(model, image, axes)
     run = model.runner(options)
@@ -137,6 +140,28 @@ def iter_denoised(
 
         for lo, hi, block in _denoise_sample(run, read, spatial, tiles, plan, tta, tick):
             yield block_index(layout, sample, (slice(lo, hi),)), to_input_order(block * std + mean, layout)
+
+
+def _posterior_blocks(model, image, axes, options, stats, on_progress, should_stop):
+    """:func:`iter_denoised`'s blocks from the posterior estimate (engine/posterior.py), a sample at a time."""
+    from .posterior import iter_posterior, recorded_noise_model
+
+    if stats is not None:
+        raise ConfigError(
+            "the posterior estimate needs whole images, not pieces: write TIFFs (not zarr or a cluster), "
+            "or use the Noise2Same estimate (n2s)"
+        )
+
+    def tick(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(done, total)
+        if should_stop is not None and should_stop():
+            raise InterruptedError("prediction stopped")
+
+    noise = options.noise_model or recorded_noise_model(model)
+    variance = getattr(noise, "variance", None)
+    for index, block in iter_posterior(model, image, axes, variance, on_sample=tick, precision=options.precision):
+        yield index, block.mean
 
 
 def model_layout(model, image, axes: str) -> Layout:

@@ -27,7 +27,12 @@ class PredictOptions:
     "bfloat16" (PyTorch's autocast; on a CPU that multiplies bfloat16 natively, AVX-512 BF16 or
     AMX, 2.2-2.6x faster than float32, within 0.004 dB: docs/performance.md; with "auto" as
     engine it then runs in PyTorch, as ONNX Runtime has no such kernels).  Not the default: the
-    output would then depend on the CPU it ran on.
+    output would then depend on the CPU it ran on.  ``estimate``: "n2s" (the network's output,
+    Noise2Same's estimate), "posterior" (each pixel's prediction from its context combined with
+    its own value through the noise model, engine/posterior.py: PyTorch, whole images, about 9x
+    the time) or "auto" (what the model file records, chosen when it was trained:
+    :func:`choose_estimate`).  ``noise_model``: a calibration (engine/noise_calibration.py) for
+    the posterior; None: the one the model records, else fitted on each image.
     """
 
     tile_size: int | tuple[int, ...] | None = None
@@ -36,6 +41,8 @@ class PredictOptions:
     device: str | None = None
     engine: str = "auto"
     precision: str = "float32"
+    estimate: str = "auto"
+    noise_model: object | None = None
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -44,9 +51,16 @@ class PredictOptions:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.precision == "bfloat16" and self.engine == "onnx":
             raise ConfigError("bfloat16 runs in PyTorch, not ONNX Runtime: use --engine torch (or auto) with it")
+        if self.estimate not in ESTIMATES:
+            raise ConfigError(f"estimate must be one of {', '.join(ESTIMATES)}, not {self.estimate!r}")
+        if self.estimate == "posterior" and self.engine == "onnx":
+            raise ConfigError("the posterior estimate runs in PyTorch: use --engine torch (or auto) with it")
+        if self.estimate == "posterior" and self.tta:
+            raise ConfigError("test-time augmentation goes with the Noise2Same estimate: drop --tta, or use n2s")
 
 
 ENGINES = ("auto", "torch", "onnx")
+ESTIMATES = ("auto", "n2s", "posterior")
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -63,3 +77,21 @@ def choose_engine(options: PredictOptions, has_onnx: bool, on_cpu: bool, dims: i
 
 #: where ONNX Runtime predicted faster than torch on the CPU (benchmarks/prediction_throughput.py)
 ONNX_FASTER_DIMS = (2,)
+
+
+def recorded_estimate(summary: dict | None) -> str:
+    """The estimate a model file records (chosen when it was trained), "n2s" where none."""
+    chosen = ((summary or {}).get("estimate") or {}).get("estimate")
+    return chosen if chosen in ("n2s", "posterior") else "n2s"
+
+
+def choose_estimate(options: PredictOptions, model) -> str:
+    """ "n2s" or "posterior" for ``options.estimate``: "auto" takes the model's recorded choice
+    (engine/estimate.py measured it on the training images), and the Noise2Same estimate with
+    test-time augmentation, with ONNX Runtime and for models without a spread head (older or
+    ONNX-only ones)."""
+    if options.estimate != "auto":
+        return options.estimate
+    if options.tta or options.engine == "onnx" or getattr(model, "spread", None) is None:
+        return "n2s"
+    return recorded_estimate(getattr(model, "summary", None))

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -28,39 +28,15 @@ from .data import TrainingData
 from .data_noise import DataNoise
 from .devices import resolve_device
 from .diagnostics import invariance_statistics, torch_run
+from .estimate import choose_estimate
 from .loss import LossValues
 from .model import Noise2SameModel
 from .objective import masked_loss
 from .run_budget import RunBudget, eta
 from .schedule import Plateau, lr_factor
+from .spread import SpreadHead
+from .train_events import Checkpoint, TrainEvent
 from .unet import UNet, UNetConfig, channels_last
-
-
-@dataclass
-class TrainEvent:
-    step: int  # global step just finished (1-based)
-    target_step: int | None  # step at which this run ends, when budgeted by steps
-    loss: float
-    reconstruction: float
-    invariance: float
-    val_loss: float | None  # set on the steps where validation ran
-    steps_per_s: float
-    elapsed_s: float  # seconds in this run
-    eta_s: float | None
-    learning_rate: float
-    finishing: bool = False  # the validation loss stopped improving: the run ends after a short decay
-    note: str | None = None  # something that happened at this step, in words (a checkpoint, a plateau)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Save the model (with the optimiser's state) to ``path`` every ``every_seconds`` of a run."""
-
-    path: str | os.PathLike
-    every_seconds: float = 300.0
 
 
 class Trainer:
@@ -104,8 +80,12 @@ class Trainer:
             independent = self.config.channel_mode == "independent"
             self.net = UNet(UNetConfig.from_preset(self.config.preset, data.dims, data.channels, independent))
             self.resumed_from = None
+        given = model.spread if model is not None else None  # the spread head of the posterior (engine/spread.py)
+        self.spread = copy.deepcopy(given) if given is not None else SpreadHead.for_net(self.net)
         self.memory_format = channels_last(data.dims)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.learning_rate)
+        self.spread_optimizer = torch.optim.Adam(self.spread.parameters(), lr=self.learning_rate)
+        self._weights = torch.nn.ModuleDict({"net": self.net, "spread": self.spread})  # what keep_best keeps
         if model is not None and model.training_state:
             # a checkpoint: Adam's moments too, so training continues as if never interrupted
             self.optimizer.load_state_dict(model.training_state["optimizer"])
@@ -121,6 +101,7 @@ class Trainer:
         self.kept_best: dict | None = None
         #: the data's noise: lambda_inv "auto", the structured mask, warnings (engine/data_noise.py)
         self.noise = DataNoise(data, self.config)
+        self.noise_model = None  # a calibration for the posterior, recorded with the model (train --noise-model)
 
     @property
     def batch_size(self) -> int:
@@ -167,7 +148,8 @@ class Trainer:
         """Put the network and the optimiser's state on ``device`` (at start, or e.g. on the CPU
         after a GPU ran out of memory), with the masking generator and mixed precision it needs."""
         self.net.to(device, memory_format=self.memory_format)  # type: ignore[call-overload]  # torch's stubs lack it
-        for state in self.optimizer.state.values():
+        self.spread.to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
+        for state in [*self.optimizer.state.values(), *self.spread_optimizer.state.values()]:
             for key, value in state.items():
                 if torch.is_tensor(value) and key != "step":
                     state[key] = value.to(device)
@@ -236,6 +218,7 @@ class Trainer:
         start = last_save = self._run_started = time.perf_counter()
         rate = None
         self.net.train()
+        self.spread.train()
         while not self._stop.is_set() and not run.over(self.step, time.perf_counter() - start):
             factor = lr_factor(
                 self.config.lr_schedule,
@@ -243,7 +226,7 @@ class Trainer:
                 self.step,
                 self.config.lr_halve_every,
             )
-            for group in self.optimizer.param_groups:
+            for group in [*self.optimizer.param_groups, *self.spread_optimizer.param_groups]:
                 group["lr"] = self.learning_rate * factor
             t0 = time.perf_counter()
             terms = self._train_step()
@@ -252,7 +235,7 @@ class Trainer:
             rate = 1.0 / dt if rate is None else 0.9 * rate + 0.1 / dt
             val = self.validate() if self._val is not None and self.step % self.config.val_every == 0 else None
             if val is not None:
-                self._best.offer(self.net, val, self.step)
+                self._best.offer(self._weights, val, self.step)
             notes = []
             if val is not None and plateau is not None and not run.finishing and plateau.update(val):
                 notes.append(run.finish(self.step, time.perf_counter() - start, self.config.lr_schedule))
@@ -293,7 +276,7 @@ class Trainer:
         The optimiser's state stays the last's: training continues from the kept weights."""
         if self._val is None or self._best.step in (None, self.step):
             return None
-        self.kept_best = self._best.restore(self.net, self.validate(), self.step)
+        self.kept_best = self._best.restore(self._weights, self.validate(), self.step)
         return self.kept_best
 
     def kept_note(self) -> str | None:
@@ -310,20 +293,16 @@ class Trainer:
         cfg = self.config
         batch = torch.from_numpy(self.data.sample(self.batch_size, self.rng, augment=cfg.augment))
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        terms = masked_loss(
-            self.net,
-            batch,
-            cfg,
-            self.mask_percent,
-            self.lambda_inv,
-            self._per_channel,
-            self.generator,
-            self.amp_dtype,
-            self.struct_mask,
-        )
+        args = (self.mask_percent, self.lambda_inv, self._per_channel, self.generator, self.amp_dtype)
+        terms = masked_loss(self.net, batch, cfg, *args, self.struct_mask, self.spread)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(terms.total).backward()
+        self.spread_optimizer.zero_grad(set_to_none=True)
+        # the spread head's loss reaches only its own weights (engine/spread.py)
+        loss = terms.total if terms.spread is None else terms.total + terms.spread
+        self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
+        if terms.spread is not None:
+            self.scaler.step(self.spread_optimizer)
         self.scaler.update()
         # one device-to-host copy (one GPU sync) for the three values
         return LossValues(*torch.stack([terms.total, terms.reconstruction, terms.invariance]).detach().float().tolist())
@@ -386,7 +365,14 @@ class Trainer:
                 self.net.train(was_training)
             summary.update(invariance_D=d.d, invariance_D_se=d.se, invariance_D_pixels=d.pixels)
         # a snapshot: training on afterwards must not change a model already handed out
-        return Noise2SameModel(copy.deepcopy(self.net).eval(), self.axes, copy.deepcopy(self.config), norm, summary)
+        net, spread = copy.deepcopy(self.net).eval(), copy.deepcopy(self.spread).eval()
+        model = Noise2SameModel(net, self.axes, copy.deepcopy(self.config), norm, summary, spread=spread)
+        if self.noise_model is not None:  # a calibration (engine/noise_calibration.py) for the posterior
+            model.summary["noise_model"] = {"source": self.noise_model.source, **self.noise_model.to_dict()}
+        if diagnose and last:  # Noise2Same's output or the posterior (engine/estimate.py), on a training crop
+            noise = getattr(self.noise_model, "variance", None)
+            model.summary["estimate"] = choose_estimate(model, self.data.sources[0], self.config.estimate, noise)
+        return model
 
     def save_checkpoint(self, path: str | os.PathLike) -> None:
         """Write the model as it is now, with the optimiser's state, atomically to ``path``:

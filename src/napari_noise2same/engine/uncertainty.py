@@ -35,7 +35,7 @@ def transforms(square: bool):
 
 
 def _plain(options: PredictOptions | None) -> PredictOptions:
-    return replace(options or PredictOptions(), tta=False)
+    return replace(options or PredictOptions(), tta=False, estimate="n2s")
 
 
 def tta_spread(model, image, axes: str, options: PredictOptions | None = None) -> np.ndarray:

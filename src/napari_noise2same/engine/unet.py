@@ -110,12 +110,15 @@ class UNet(nn.Module):
 
     def unet(self, x: torch.Tensor) -> torch.Tensor:
         """The network on standardised input whose sides are multiples of ``SIZE_MULTIPLE``."""
+        return self.head(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last level's features, before the head (the spread head of engine/spread.py reads them)."""
         s1 = self.enc1(self.stem(x))
         s2 = self.enc2(self.down1(s1))
         h = self.bottom(self.down2(s2))
         h = self.dec2(self._join(self.up2(h), s2))
-        h = self.dec1(self._join(self.up1(h), s1))
-        return self.head(h)
+        return self.dec1(self._join(self.up1(h), s1))
 
     def _join(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The skip connection: ``a`` and ``b`` concatenated along channels, group by group."""

@@ -1,0 +1,94 @@
+"""Which estimate a trained model gives by default: the network's output (Noise2Same's) or the
+noise-model posterior mean (engine/posterior.py), chosen at the end of training.
+
+``auto`` runs both on a crop of the first training image and compares their mean squared
+errors as Stein's unbiased risk estimate (SURE) tells them, without a clean image, under the
+noise model (its Gaussian approximation, the variance of each pixel ``sigma_p^2``)::
+
+    SURE(g) = mean((g - y)^2 - sigma_p^2 + 2 sigma_p^2 dg_p/dy_p)
+
+The posterior mean's derivative is its weight ``s^2 / (s^2 + sigma_n^2)`` (the context
+prediction does not see the pixel); the network's is estimated by one more prediction on the
+input nudged along random noise (Monte Carlo SURE, Ramani et al. 2008).  The posterior is
+taken where SURE puts it at least ``MIN_GAIN_DB`` ahead.  Where the noise model is off (real
+low-count data, a camera offset) SURE's common term ``- sigma_p^2`` can push both below 0;
+then it cannot tell, and the network's output is kept.  Measured (benchmarks/posterior_estimate.py,
+docs/quality.md): SURE's gain within 0.1-0.2 dB of the true one on Gaussian noise, where the
+posterior's own account of its error (``std``) overstated the gain by 0.5-0.9 dB.  The choice
+is recorded in the model file (``summary["estimate"]``) and shown by ``noise2same info``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .arrays import read_block, sample_shape, spatial_shape
+
+#: SURE's gain (dB) from which auto takes the posterior: it costs about 9x the time
+MIN_GAIN_DB = 0.3
+#: the crop of the first training image on which auto decides
+CROP = {2: (512, 512), 3: (32, 192, 192)}
+CHOICES = ("auto", "n2s", "posterior")
+
+
+def choose_estimate(model, source, requested: str = "auto", noise_variance=None) -> dict:
+    """What the model records as its estimate (``requested``: auto, n2s or posterior)."""
+    if requested not in CHOICES:
+        raise ConfigError(f"the estimate must be one of {', '.join(CHOICES)}, not {requested!r}")
+    if requested == "n2s":
+        return {"estimate": "n2s", "chosen_by": "hand"}
+    from .posterior import PASSES
+
+    crop = training_crop(source, model.dims)
+    gain = sure_gain_db(model, crop, "C" + source.layout.spatial_axes, noise_variance)
+    record = {"sure_gain_db": None if gain is None else round(gain, 3), "passes": PASSES, "crop": list(crop.shape[1:])}
+    if requested == "posterior":
+        return {"estimate": "posterior", "chosen_by": "hand", **record}
+    chosen = "posterior" if gain is not None and gain >= MIN_GAIN_DB else "n2s"
+    return {"estimate": chosen, "chosen_by": "auto", "min_gain_db": MIN_GAIN_DB, **record}
+
+
+def sure_gain_db(model, image: np.ndarray, axes: str, noise_variance=None, seed: int = 0) -> float | None:
+    """How much lower (dB) SURE puts the posterior mean's error than the network's output's on
+    ``image`` (see the module's docstring); None where SURE cannot tell (an estimate below 0)."""
+    from .posterior import posterior
+    from .predict_options import PredictOptions
+
+    plain = PredictOptions(engine="torch", estimate="n2s")
+    y = np.asarray(image, np.float64)
+    post = posterior(model, image, axes, noise_variance, seed=seed)
+    var = post.noise.astype(np.float64) ** 2
+    out = model.predict(image, axes, plain).astype(np.float64)
+    probe = np.random.default_rng(seed).standard_normal(y.shape)
+    step = 0.01 * float(np.sqrt(var.mean()))
+    if step <= 0:
+        return None
+    nudged = model.predict((y + step * probe).astype(np.float32), axes, plain).astype(np.float64)
+    sure_out = np.mean((out - y) ** 2 - var + 2 * var * probe * (nudged - out) / step)
+    sure_post = np.mean((post.mean - y) ** 2 - var + 2 * var * post.weight)
+    if not (sure_out > 0 and sure_post > 0):
+        return None
+    return float(10 * np.log10(sure_out / sure_post))
+
+
+def training_crop(source, dims: int) -> np.ndarray:
+    """The centre of the first sample of a training image (``CROP`` at most), (C, *spatial), image units."""
+    sides = [(s, min(s, c)) for s, c in zip(spatial_shape(source.layout), CROP[dims], strict=True)]
+    region = tuple(slice((s - n) // 2, (s - n) // 2 + n) for s, n in sides)
+    first = next(np.ndindex(*sample_shape(source.layout)))
+    return read_block(source.array, source.layout, first, region)
+
+
+def describe(record: dict | None) -> str:
+    """The recorded choice in words, for ``noise2same info``."""
+    if not record:
+        return "the network's output (Noise2Same; a model from before the posterior)"
+    said = ""
+    if "sure_gain_db" in record:
+        gain = record["sure_gain_db"]
+        said = "; SURE could not compare them" if gain is None else f"; SURE puts the posterior {gain:+.2f} dB ahead"
+    how = "chosen by hand" if record.get("chosen_by") == "hand" else f"auto, from {record.get('min_gain_db')} dB"
+    if record.get("estimate") == "posterior":
+        return f"the posterior mean ({record.get('passes')} masked passes; {how}{said})"
+    return f"the network's output (Noise2Same; {how}{said})"
