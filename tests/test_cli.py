@@ -39,7 +39,8 @@ def test_train_predict_info_end_to_end(tmp_path, noisy_tiff, capsys):
     summary = load_model(model).summary  # the training data's pixel size travels with the model
     assert summary["unit"] == "µm" and summary["pixel_size"] == pytest.approx({"Y": 0.2, "X": 0.2}, rel=1e-4)
     out_dir = tmp_path / "out"
-    assert main(["predict", "-m", str(model), str(tmp_path / "*.tif"), "-o", str(out_dir)]) == 0
+    # the network's output (the posterior, which the model may record, is tested in test_cli_estimate.py)
+    assert main(["predict", "-m", str(model), str(tmp_path / "*.tif"), "-o", str(out_dir), "--estimate", "n2s"]) == 0
     result = out_dir / "cells_denoised.tif"
     with tifffile.TiffFile(result) as tif:
         data = tif.asarray()
@@ -48,7 +49,8 @@ def test_train_predict_info_end_to_end(tmp_path, noisy_tiff, capsys):
         assert den / num == pytest.approx(0.2, rel=1e-4)
         assert tif.imagej_metadata["unit"] in ("micron", "um", "µm")
     bf16_dir = tmp_path / "bf16"  # in PyTorch under bfloat16 autocast: the same image within its rounding
-    assert main(["predict", "-m", str(model), str(noisy_tiff), "-o", str(bf16_dir), "--precision", "bfloat16"]) == 0
+    bf16_args = ["-o", str(bf16_dir), "--precision", "bfloat16", "--estimate", "n2s"]
+    assert main(["predict", "-m", str(model), str(noisy_tiff), *bf16_args]) == 0
     bf16 = tifffile.imread(bf16_dir / "cells_denoised.tif")
     assert bf16.shape == data.shape and 0 < np.abs(bf16 - data).max() < 0.1 * data.std()
     assert main(["info", str(model)]) == 0

@@ -146,3 +146,28 @@ def test_export_writes_a_bioimageio_package(predict_widget, qtbot, tmp_path):
     assert widget.status.value == f"Exported {tmp_path / 'model.zip'} (bioimage.io model format 0.5.3)."
     with zipfile.ZipFile(tmp_path / "model.zip") as z:
         assert "format_version: 0.5.3" in z.read("rdf.yaml").decode()
+
+
+def test_the_posterior_estimate_from_the_widget(predict_widget, qtbot):
+    """A model with a spread head: "posterior mean" gives the posterior's layer, and test-time
+    augmentation (for the network's output only) is switched off with it."""
+    from napari_noise2same.engine.posterior import posterior
+    from napari_noise2same.engine.spread import SpreadHead
+
+    viewer, widget = predict_widget
+    model = random_model()
+    model.spread = SpreadHead.for_net(model.net).eval()
+    widget.use_model(model)
+    assert "estimate: the network's output" in widget.model_info.value
+    image = np.random.default_rng(0).random((48, 48)).astype(np.float32)
+    layer = viewer.add_image(image, name="p")
+    widget.reset_choices()
+    widget.layers.value = [layer]
+    widget.tta.value = True
+    widget.estimate.value = "posterior"
+    assert not widget.tta.value and not widget.tta.enabled and widget.options.estimate == "posterior"
+    widget.denoise_button.clicked.emit()
+    qtbot.waitUntil(lambda: "p_denoised" in viewer.layers, timeout=20_000)
+    np.testing.assert_allclose(viewer.layers["p_denoised"].data, posterior(model, image, "YX").mean, atol=1e-5)
+    widget.estimate.value = "n2s"
+    assert widget.tta.enabled

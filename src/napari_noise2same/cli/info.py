@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..engine import read_metadata
+    from ..engine.estimate import describe as describe_estimate
     from ..engine.onnx_model import has_onnx
     from ..engine.schedule import describe
 
@@ -60,6 +61,7 @@ def run(args) -> int:
         ),
         f"normalised  {'each frame by its own mean and std' if per_frame else 'by the whole image'}",
         f"ONNX        {'the network is in the file too (noise2same predict --engine onnx)' if onnx else 'no'}",
+        f"estimate    {describe_estimate(s.get('estimate'))}",
         f"losses      {losses}",
         (
             f"D(f)        {number(s.get('invariance_D'))} "

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..batch import check_not_an_input, denoise_to_tiff, is_zarr_name, model_axes, output_path, read_input
-from ..engine.predict_options import DEFAULT_TILE, ENGINES, OVERLAP, PRECISIONS, PredictOptions
+from ..engine.predict_options import DEFAULT_TILE, ENGINES, ESTIMATES, OVERLAP, PRECISIONS, PredictOptions
 from ..errors import Noise2SameError
 from .common import DEVICE_HELP, check_writable, device, output_folder
 
@@ -50,6 +50,20 @@ def add_parser(sub) -> None:
         action="store_true",
         help="also write <input>_uncertainty.tif: per pixel, how wrong the denoised value may be, in the "
         "image's units (docs/quality.md)",
+    )
+    q.add_argument(
+        "--estimate",
+        choices=ESTIMATES,
+        default="auto",
+        help="n2s: the network's output (Noise2Same); posterior: each pixel's context prediction combined with its "
+        "own value through the noise model (PyTorch, TIFF outputs, about 9x the time); auto (default): what the "
+        "model file records (noise2same info shows it)",
+    )
+    q.add_argument(
+        "--noise-model",
+        metavar="FILE",
+        help="a noise-model file (JSON, docs/quality.md) for the posterior estimate, in place of the one the model "
+        "records or the fit on each image",
     )
     q.add_argument("--device", default="auto", help=DEVICE_HELP)
     q.add_argument(
@@ -94,6 +108,7 @@ def run(args) -> int:
             )
         check_writable(out, "the result", "denoised.zarr")
     model = _load(args)
+    _tell_estimate(model, options)
     if not is_zarr_name(out):
         output_folder(out)
     inputs = {p.resolve() for p in paths}
@@ -158,20 +173,40 @@ def write_uncertainty(model, image, target: Path) -> Path:
     )
 
 
+def _tell_estimate(model, options: PredictOptions) -> None:
+    """One line on the estimate taken (and a calibration's channels checked against the model)."""
+    from ..engine.predict_options import choose_estimate
+
+    chosen = choose_estimate(options, model)
+    if options.noise_model is not None:
+        options.noise_model.check_channels(model.channels)  # type: ignore[attr-defined]
+        if chosen != "posterior":
+            print("note: only the posterior estimate uses the noise model (--estimate posterior)", file=sys.stderr)
+    if chosen == "posterior":
+        how = "chosen by hand" if options.estimate == "posterior" else "as the model records"
+        print(f"estimate: the posterior mean ({how}; about 9x the time of the network's output)", file=sys.stderr)
+
+
 def _load(args):
-    return load_for_engine(args.model, args.device, args.engine, args.precision)
+    return load_for_engine(args.model, args.device, args.engine, args.precision, args.estimate, args.tta)
 
 
-def load_for_engine(path, device_name: str, engine: str, precision: str = "float32"):
-    """The model for the engine that will run it: ONNX Runtime without torch where it can, else
-    the PyTorch model on ``device_name``."""
+def load_for_engine(
+    path, device_name: str, engine: str, precision: str = "float32", estimate: str = "n2s", tta: bool = False
+):
+    """The model for the engine that will run it: ONNX Runtime without torch where it can (the
+    Noise2Same estimate), else the PyTorch model on ``device_name``."""
     from ..engine.model_file import read_metadata
     from ..engine.onnx_model import has_onnx, load_onnx_model
-    from ..engine.predict_options import choose_engine
+    from ..engine.predict_options import choose_engine, recorded_estimate
 
     cpu = device_name == "cpu" or (device_name == "auto" and not gpu_possible())
-    dims = read_metadata(path).get("unet", {}).get("dims", 2)
-    if choose_engine(PredictOptions(engine=engine, precision=precision), has_onnx(path), cpu, dims) == "onnx":
+    meta = read_metadata(path)
+    dims = meta.get("unet", {}).get("dims", 2)
+    if estimate == "auto" and not tta and engine != "onnx":
+        estimate = recorded_estimate(meta.get("summary"))
+    onnx = choose_engine(PredictOptions(engine=engine, precision=precision), has_onnx(path), cpu, dims) == "onnx"
+    if onnx and estimate != "posterior":
         if device_name not in ("auto", "cpu"):
             raise Noise2SameError("ONNX Runtime runs on the CPU here; use --device cpu, or --engine torch for a GPU")
         return load_onnx_model(path)
@@ -191,8 +226,19 @@ def gpu_possible() -> bool:
 
 
 def _options(args) -> PredictOptions:
+    noise_model = None
+    if args.noise_model:
+        from ..engine.noise_calibration import load_noise_model
+
+        noise_model = load_noise_model(args.noise_model)
     return PredictOptions(
-        tile_size=args.tile_size, overlap=args.overlap, tta=args.tta, engine=args.engine, precision=args.precision
+        tile_size=args.tile_size,
+        overlap=args.overlap,
+        tta=args.tta,
+        engine=args.engine,
+        precision=args.precision,
+        estimate=args.estimate,
+        noise_model=noise_model,
     )
 
 

@@ -10,6 +10,7 @@ from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
+from ..engine.estimate import describe as describe_estimate
 from ..engine.predict_options import OVERLAP, PredictOptions
 from ..errors import Noise2SameError
 from ..export import export_bioimageio
@@ -59,6 +60,13 @@ class PredictWidget(Container):
         self.tile_size = SpinBox(label="tile size (0: auto)", value=0, min=0, max=8192, step=64)
         self.overlap = SpinBox(label="tile overlap", value=OVERLAP, min=0, max=512, step=8)
         self.tta = CheckBox(text="test-time augmentation (8 rotations and flips)", value=False)
+        self.estimate = ComboBox(
+            label="estimate",
+            choices=[("as the model records", "auto"), ("network output", "n2s"), ("posterior mean", "posterior")],
+            value="auto",
+            tooltip="posterior: each pixel's prediction from its context combined with its own value through the "
+            "noise model; better on Gaussian-like noise, about 9x the time (docs/quality.md)",
+        )
         self.device = DeviceChoice()
         self.denoise_button = PushButton(text="Denoise")
         self.stop_button = PushButton(text="Stop", enabled=False)
@@ -80,6 +88,7 @@ class PredictWidget(Container):
                 self.tile_size,
                 self.overlap,
                 self.tta,
+                self.estimate,
                 self.device,
                 Container(
                     widgets=[self.denoise_button, self.stop_button, self.export_button],
@@ -101,6 +110,7 @@ class PredictWidget(Container):
         self.mode.changed.connect(self._mode_changed)
         self.model_file.changed.connect(lambda path: self.load(path))
         self.denoise_button.changed.connect(self.denoise)
+        self.estimate.changed.connect(self._estimate_changed)
         self.stop_button.changed.connect(self.stop)
         self.export_button.changed.connect(self._export_dialog)
         SESSION.changed.connect(self._session_changed)
@@ -111,6 +121,12 @@ class PredictWidget(Container):
         self._warmup = TorchWarmup(self._ready.devices.emit)
         self._heap = heap.Watch(viewer)  # a removed layer gives the frozen heap back (widgets/heap.py)
         self._warmup.start_soon()  # once Qt has drawn the dock
+
+    def _estimate_changed(self, value) -> None:
+        """Test-time augmentation goes with the network's output only."""
+        if value == "posterior":
+            self.tta.value = False
+        self.tta.enabled = value != "posterior"
 
     def _quality_source(self):
         """(model, noisy layer, denoised layer, axes) of the first chosen layer, or why not."""
@@ -162,7 +178,8 @@ class PredictWidget(Container):
         s, t = model.summary, model.train_config
         self.model_info.value = (
             f"{model.dims}D, {model.channels} channel(s), trained on axes {model.axes} "
-            f"({t.preset} network, {s.get('steps', '?')} steps, {s.get('date', '?')[:16].replace('T', ' ')})"
+            f"({t.preset} network, {s.get('steps', '?')} steps, {s.get('date', '?')[:16].replace('T', ' ')}); "
+            f"estimate: {describe_estimate(s.get('estimate'))}"
         )
 
     def load(self, path) -> None:
@@ -222,6 +239,7 @@ class PredictWidget(Container):
             overlap=self.overlap.value,
             tta=self.tta.value,
             device=self.device.value,
+            estimate=self.estimate.value,
         )
 
     def _next(self) -> None:
