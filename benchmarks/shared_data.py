@@ -258,3 +258,35 @@ def dataset(key: str, seed: int = 0) -> Dataset | None:
         unseen = [fmd_volume(seed=seed, noise_seed=seed + UNSEEN)[0]]
         return Dataset("FMD focal series", [made[0]], "ZYX", 3, [made[0]], [made[1]], "microscopy", unseen)
     raise ValueError(f"unknown dataset {key!r}; one of {', '.join(DATASETS)}")
+
+
+#: the side of the windows over which uncertainty maps are scored against the real error
+WINDOW = 8
+
+
+def windows(a: np.ndarray, w: int = WINDOW) -> np.ndarray:
+    h, x = a.shape[0] // w * w, a.shape[1] // w * w
+    return a[:h, :x].reshape(h // w, w, x // w, w).mean(axis=(1, 3)).ravel()
+
+
+def ranks(a: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(a)
+
+
+def partial_spearman(u: np.ndarray, err: np.ndarray, given: np.ndarray) -> float:
+    """Spearman correlation of u and err with the ranks of ``given`` regressed out of both."""
+    ru, re, rg = ranks(u), ranks(err), ranks(given)
+    design = np.stack([np.ones_like(rg), rg], axis=1)
+
+    def resid(v):
+        coef, *_ = np.linalg.lstsq(design, v, rcond=None)
+        return v - design @ coef
+
+    a, b = resid(ru), resid(re)
+    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])

@@ -36,37 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import machine_facts
-from shared_data import dataset
-
-WINDOW = 8
-
-
-def windows(a: np.ndarray, w: int = WINDOW) -> np.ndarray:
-    h, x = a.shape[0] // w * w, a.shape[1] // w * w
-    return a[:h, :x].reshape(h // w, w, x // w, w).mean(axis=(1, 3)).ravel()
-
-
-def ranks(a: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
-
-    return rankdata(a)
-
-
-def partial_spearman(u: np.ndarray, err: np.ndarray, given: np.ndarray) -> float:
-    """Spearman correlation of u and err with the ranks of ``given`` regressed out of both."""
-    ru, re, rg = ranks(u), ranks(err), ranks(given)
-    design = np.stack([np.ones_like(rg), rg], axis=1)
-
-    def resid(v):
-        coef, *_ = np.linalg.lstsq(design, v, rcond=None)
-        return v - design @ coef
-
-    a, b = resid(ru), resid(re)
-    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+from shared_data import WINDOW, dataset, partial_spearman, spearman, windows
 
 
 def local_bias(residual: np.ndarray, sd: np.ndarray, size: int = WINDOW) -> np.ndarray:

@@ -36,6 +36,7 @@ def test_the_estimate_and_the_noise_model_are_recorded_and_shown(folder, capsys)
     assert main(["info", str(folder / "post.n2s")]) == 0
     shown = capsys.readouterr().out
     assert "estimate    the posterior mean" in shown and "chosen by hand" in shown
+    assert "noise model calibration: noise.json" in shown and "read noise 0.15" in shown
     assert main(["info", str(folder / "old.n2s")]) == 0
     assert "estimate    the network's output" in capsys.readouterr().out
 

@@ -62,6 +62,7 @@ def run(args) -> int:
         f"normalised  {'each frame by its own mean and std' if per_frame else 'by the whole image'}",
         f"ONNX        {'the network is in the file too (noise2same predict --engine onnx)' if onnx else 'no'}",
         f"estimate    {describe_estimate(s.get('estimate'))}",
+        f"noise model {_noise_model_text(s.get('noise_model'))}",
         f"losses      {losses}",
         (
             f"D(f)        {number(s.get('invariance_D'))} "
@@ -93,3 +94,13 @@ def _lambda_text(config: dict, summary: dict) -> str:
     if config.get("lambda_inv") == "auto" and summary.get("lambda_inv") is not None:
         return f"auto = {summary['lambda_inv']:.3g} (2 x noise std {summary.get('noise_std_estimate', 0):.3g})"
     return str(config.get("lambda_inv"))
+
+
+def _noise_model_text(record: dict | None) -> str:
+    if not record:
+        return "fitted on each image as it is denoised (Poisson-Gaussian per YX plane), for the posterior"
+    channels = "; ".join(
+        f"gain {number(c.get('gain'))}, offset {number(c.get('offset'))}, read noise {number(c.get('read_noise'))}"
+        for c in record.get("channels", [])
+    )
+    return f"{record.get('source', 'a calibration')}: {channels} (for the posterior)"
