@@ -145,6 +145,8 @@ class TrainRun:
         name = layer.name if layer is not None else (inputs.files[0].parent.name if inputs.files else "model")
         checkpoint = Checkpoint(CHECKPOINT_FOLDER / f"{_file_name(name)}.n2s", CHECKPOINT_MINUTES * 60)
         trainer.train(max_steps=budget.steps, max_seconds=budget.seconds, on_event=on_event, checkpoint=checkpoint)
+        if not self._alive:  # the widget was closed: nobody takes the model (and its summary takes seconds)
+            return None
         model = trainer.to_model()
         if inputs.layers:
             model.set_pixel_size(*layer_pixel_size(inputs.layers[0], inputs.axes[0]))
