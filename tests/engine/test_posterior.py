@@ -119,3 +119,21 @@ def test_a_model_without_a_spread_head_is_refused_with_one_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         posterior(loaded, np.zeros((32, 32), np.float32), "YX")
     assert "\n" not in str(e.value) and "train" in str(e.value)
+
+
+def test_sure_tells_the_posteriors_gain_without_the_clean_image(trained, noisy_pair):
+    """On Gaussian noise SURE's gain of the posterior over the network's output is the true one
+    (measured with the clean image) within 0.3 dB, and auto follows it."""
+    from napari_noise2same.engine.estimate import MIN_GAIN_DB, choose_estimate, describe, sure_gain_db
+
+    noisy, clean = noisy_pair
+    out = trained.predict(noisy, "YX")
+    post = posterior(trained, noisy, "YX")
+    true = 10 * np.log10(np.mean((out - clean) ** 2) / np.mean((post.mean - clean) ** 2))
+    sure = sure_gain_db(trained, noisy, "YX")
+    assert sure is not None and abs(sure - true) < 0.3, (sure, true)
+    data = TrainingData.from_arrays([noisy], "YX", patch_size=32)
+    chosen = choose_estimate(trained, data.sources[0], "auto")
+    assert chosen["estimate"] == ("posterior" if chosen["sure_gain_db"] >= MIN_GAIN_DB else "n2s")
+    assert "chosen by auto: SURE puts" in describe(chosen)
+    assert choose_estimate(trained, data.sources[0], "n2s") == {"estimate": "n2s", "chosen_by": "hand"}

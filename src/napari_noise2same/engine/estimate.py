@@ -81,14 +81,16 @@ def training_crop(source, dims: int) -> np.ndarray:
 
 
 def describe(record: dict | None) -> str:
-    """The recorded choice in words, for ``noise2same info``."""
+    """The recorded choice in words, for ``noise2same info`` and the Denoise widget."""
     if not record:
-        return "the network's output (Noise2Same; a model from before the posterior)"
-    said = ""
-    if "sure_gain_db" in record:
-        gain = record["sure_gain_db"]
-        said = "; SURE could not compare them" if gain is None else f"; SURE puts the posterior {gain:+.2f} dB ahead"
-    how = "chosen by hand" if record.get("chosen_by") == "hand" else f"auto, from {record.get('min_gain_db')} dB"
+        return "the network's output (a model from before the posterior)"
+    what = "the network's output"
     if record.get("estimate") == "posterior":
-        return f"the posterior mean ({record.get('passes')} masked passes; {how}{said})"
-    return f"the network's output (Noise2Same; {how}{said})"
+        what = f"the posterior mean ({record.get('passes')} masked passes)"
+    if record.get("chosen_by") == "hand":
+        return f"{what}, chosen by hand"
+    gain = record.get("sure_gain_db")
+    if gain is None:
+        return f"{what}, chosen by auto: SURE could not compare them (the noise model does not fit well enough)"
+    ahead = "it" if record.get("estimate") == "posterior" else "the posterior"
+    return f"{what}, chosen by auto: SURE puts {ahead} {gain:+.2f} dB ahead (from +{record.get('min_gain_db')} dB)"
