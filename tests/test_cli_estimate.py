@@ -1,6 +1,7 @@
 """--estimate and --noise-model on the command line: recorded in the model file, shown by info,
 used by predict; mistakes refused in one line."""
 
+import contextlib
 import json
 
 import numpy as np
@@ -68,7 +69,7 @@ def test_predict_takes_the_recorded_estimate_or_the_one_asked_for(folder, noisy_
 def test_mistakes_are_refused_in_one_line(folder, capsys, monkeypatch, argv, expected):
     monkeypatch.chdir(folder)
     (folder / "bad.json").write_text("{not json")
-    with pytest.raises(SystemExit) if "best" in argv else _nothing():
+    with pytest.raises(SystemExit) if "best" in argv else contextlib.nullcontext():
         assert main(["predict", "-m", "post.n2s", "cells.tif", "-o", "out_bad", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err and expected in err[-1] and not any("Traceback" in line for line in err), err
@@ -88,11 +89,3 @@ def test_a_noise_model_with_the_wrong_channels_is_refused(folder, capsys, monkey
     assert json.loads((folder / "two.json").read_text())["channels"][1]["gain"] == 1.0
     code = main(["predict", "-m", "post.n2s", "cells.tif", "-o", "out_two", "--noise-model", "two.json"])
     assert code == 2 and "2 channels" in capsys.readouterr().err
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

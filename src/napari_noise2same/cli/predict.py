@@ -175,9 +175,9 @@ def write_uncertainty(model, image, target: Path) -> Path:
 
 def _tell_estimate(model, options: PredictOptions) -> None:
     """One line on the estimate taken (and a calibration's channels checked against the model)."""
-    from ..engine.predict_options import choose_estimate
+    from ..engine.predict_options import resolve_estimate
 
-    chosen = choose_estimate(options, model)
+    chosen = resolve_estimate(options, model)
     if options.noise_model is not None:
         options.noise_model.check_channels(model.channels)  # type: ignore[attr-defined]
         if chosen != "posterior":

@@ -46,6 +46,7 @@ def add_parser(sub) -> None:
         TrainConfig,
     )
     from ..engine.geometry import PRESETS
+    from ..engine.predict_options import ESTIMATES
     from ..engine.schedule import SCHEDULES, describe
     from ..engine.struct_mask import SETTING_HELP
 
@@ -131,7 +132,7 @@ def add_parser(sub) -> None:
     )
     t.add_argument(
         "--estimate",
-        choices=["auto", "n2s", "posterior"],
+        choices=ESTIMATES,
         help="the model's default estimate: n2s (the network's output), posterior (each pixel's context "
         "prediction combined with its own value through the noise model: better on Gaussian-like noise, about "
         "9x the prediction time) or auto (default: the posterior where SURE, an estimate of the error "

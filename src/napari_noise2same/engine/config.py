@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from ..errors import ConfigError
 from ..text import number
 from .geometry import PRESETS
+from .predict_options import ESTIMATES
 from .schedule import SCHEDULES
 from .struct_mask import parse as parse_struct_mask
 
@@ -109,7 +110,7 @@ class TrainConfig:
         _one_of("learning-rate schedule", self.lr_schedule, SCHEDULES)
         _one_of("forward", self.forward, ("separate", "joint"))
         _one_of("channel mode", self.channel_mode, CHANNEL_MODES)
-        _one_of("estimate", self.estimate, (AUTO, "n2s", "posterior"))
+        _one_of("estimate", self.estimate, ESTIMATES)
         if not isinstance(self.augment, bool):
             raise ConfigError(f"augment must be true or false, not {self.augment!r}")
         _integer("patch size", self.patch_size, RANGES["patch_size"])

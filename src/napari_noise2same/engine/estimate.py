@@ -24,18 +24,18 @@ import numpy as np
 
 from ..errors import ConfigError
 from .arrays import read_block, sample_shape, spatial_shape
+from .predict_options import ESTIMATES
 
 #: SURE's gain (dB) from which auto takes the posterior: it costs about 9x the time
 MIN_GAIN_DB = 0.3
 #: the crop of the first training image on which auto decides (3D: as many voxels as 2D has pixels)
 CROP = {2: (512, 512), 3: (16, 128, 128)}
-CHOICES = ("auto", "n2s", "posterior")
 
 
 def choose_estimate(model, source, requested: str = "auto", noise_variance=None) -> dict:
     """What the model records as its estimate (``requested``: auto, n2s or posterior)."""
-    if requested not in CHOICES:
-        raise ConfigError(f"the estimate must be one of {', '.join(CHOICES)}, not {requested!r}")
+    if requested not in ESTIMATES:
+        raise ConfigError(f"the estimate must be one of {', '.join(ESTIMATES)}, not {requested!r}")
     if requested == "n2s":
         return {"estimate": "n2s", "chosen_by": "hand"}
     from .posterior import PASSES

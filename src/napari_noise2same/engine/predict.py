@@ -34,7 +34,7 @@ from .arrays import (
     to_input_order,
 )
 from .axes import Layout, make_layout
-from .predict_options import PredictOptions, choose_estimate
+from .predict_options import PredictOptions, resolve_estimate
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
 
 
@@ -104,7 +104,7 @@ def iter_denoised(
     with InterruptedError.
     """
     options = options or PredictOptions()
-    if choose_estimate(options, model) == "posterior":
+    if resolve_estimate(options, model) == "posterior":
         yield from _posterior_blocks(model, image, axes, options, stats, on_progress, should_stop)
         return
     tile_size, overlap, tta = options.tile_size, options.overlap, options.tta

@@ -31,7 +31,7 @@ class PredictOptions:
     Noise2Same's estimate), "posterior" (each pixel's prediction from its context combined with
     its own value through the noise model, engine/posterior.py: PyTorch, whole images, about 9x
     the time) or "auto" (what the model file records, chosen when it was trained:
-    :func:`choose_estimate`).  ``noise_model``: a calibration (engine/noise_calibration.py) for
+    :func:`resolve_estimate`).  ``noise_model``: a calibration (engine/noise_calibration.py) for
     the posterior; None: the one the model records, else fitted on each image.
     """
 
@@ -85,7 +85,7 @@ def recorded_estimate(summary: dict | None) -> str:
     return chosen if chosen in ("n2s", "posterior") else "n2s"
 
 
-def choose_estimate(options: PredictOptions, model) -> str:
+def resolve_estimate(options: PredictOptions, model) -> str:
     """ "n2s" or "posterior" for ``options.estimate``: "auto" takes the model's recorded choice
     (engine/estimate.py measured it on the training images), and the Noise2Same estimate with
     test-time augmentation, with ONNX Runtime and for models without a spread head (older or
