@@ -89,3 +89,11 @@ def test_a_noise_model_with_the_wrong_channels_is_refused(folder, capsys, monkey
     assert json.loads((folder / "two.json").read_text())["channels"][1]["gain"] == 1.0
     code = main(["predict", "-m", "post.n2s", "cells.tif", "-o", "out_two", "--noise-model", "two.json"])
     assert code == 2 and "2 channels" in capsys.readouterr().err
+
+
+def test_the_posterior_is_refused_for_zarr_outputs_in_one_line(folder, capsys, monkeypatch):
+    monkeypatch.chdir(folder)
+    assert main(["predict", "-m", "post.n2s", "cells.tif", "-o", "out.zarr", "--estimate", "posterior"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "needs whole images" in err[-1] and not any("Traceback" in line for line in err)
+    assert main(["predict", "-m", "post.n2s", "cells.tif", "-o", "auto.zarr"]) == 0  # auto: the network's output

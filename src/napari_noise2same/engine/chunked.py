@@ -22,7 +22,7 @@ from .arrays import checked_stats
 from .axes import Layout
 from .geometry import HALO, SIZE_MULTIPLE
 from .predict import model_layout, predict
-from .predict_options import PredictOptions
+from .predict_options import WHOLE_IMAGES_ONLY, PredictOptions
 
 #: default chunk sides over the spatial axes (Z for 3D models first)
 CHUNK_2D, CHUNK_3D = 2048, (64, 512, 512)
@@ -60,10 +60,7 @@ def denoise_dask(model, image, axes: str, options: PredictOptions | None = None,
 
     options = options or PredictOptions()
     if options.estimate == "posterior":
-        raise ConfigError(
-            "the posterior estimate needs whole images, not chunks: write TIFFs (not zarr or a cluster), "
-            "or use the Noise2Same estimate (n2s)"
-        )
+        raise ConfigError(WHOLE_IMAGES_ONLY)
     options = replace(options, estimate="n2s")
 
     layout = model_layout(model, image, axes)

@@ -34,7 +34,7 @@ from .arrays import (
     to_input_order,
 )
 from .axes import Layout, make_layout
-from .predict_options import PredictOptions, resolve_estimate
+from .predict_options import WHOLE_IMAGES_ONLY, PredictOptions, resolve_estimate
 from .tiling import MIN_INPUT, blend_window, padded_shape, tile_overlap, tile_shape, tile_starts
 
 
@@ -147,10 +147,7 @@ def _posterior_blocks(model, image, axes, options, stats, on_progress, should_st
     from .posterior import iter_posterior, recorded_noise_model
 
     if stats is not None:
-        raise ConfigError(
-            "the posterior estimate needs whole images, not pieces: write TIFFs (not zarr or a cluster), "
-            "or use the Noise2Same estimate (n2s)"
-        )
+        raise ConfigError(WHOLE_IMAGES_ONLY)
 
     def tick(done: int, total: int) -> None:
         if on_progress is not None:

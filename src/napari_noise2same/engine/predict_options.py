@@ -61,6 +61,11 @@ class PredictOptions:
 
 ENGINES = ("auto", "torch", "onnx")
 ESTIMATES = ("auto", "n2s", "posterior")
+#: why the posterior is refused on pieces of an image (zarr chunks, a cluster)
+WHOLE_IMAGES_ONLY = (
+    "the posterior estimate needs whole images, not chunks: write TIFFs (not zarr or a cluster), "
+    "or use the Noise2Same estimate (n2s)"
+)
 PRECISIONS = ("float32", "bfloat16")
 
 
