@@ -104,7 +104,7 @@ def describe(record: dict | None) -> str:
         return f"{what}, chosen by hand"
     gain = record.get("sure_gain_db")
     if gain is None:
-        why = record.get("sure_not_used") or "it could not compare them"
-        return f"{what}, chosen by auto: SURE does not apply here ({why})"
+        why = record.get("sure_not_used") or "it could not compare them"  # (older records had no reason)
+        return f"{what}, chosen by auto: SURE does not apply here, {why}"
     ahead = "it" if record.get("estimate") == "posterior" else "the posterior"
     return f"{what}, chosen by auto: SURE puts {ahead} {gain:+.2f} dB ahead (from +{record.get('min_gain_db')} dB)"
