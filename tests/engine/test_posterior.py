@@ -19,9 +19,10 @@ def test_combine_is_the_gaussian_posterior():
     mu, s2, n2 = 2.0, 0.5, 2.0
     clean = rng.normal(mu, np.sqrt(s2), 200_000)
     y = clean + rng.normal(0, np.sqrt(n2), clean.size)
-    mean, std = combine(y, np.full_like(y, mu), np.full_like(y, s2 + n2), np.full_like(y, n2))
+    mean, std, weight = combine(y, np.full_like(y, mu), np.full_like(y, s2 + n2), np.full_like(y, n2))
     np.testing.assert_allclose(mean, (n2 * mu + s2 * y) / (s2 + n2))
     np.testing.assert_allclose(std, np.sqrt(s2 * n2 / (s2 + n2)))
+    np.testing.assert_allclose(weight, s2 / (s2 + n2))
     # the posterior mean is the best estimate from y, and its error is the posterior's spread
     assert np.mean((mean - clean) ** 2) == pytest.approx(std[0] ** 2, rel=0.02)
     for w in (0.1, 0.3):  # any other weight of the observation does worse
@@ -29,7 +30,7 @@ def test_combine_is_the_gaussian_posterior():
 
 
 def test_combine_trusts_the_context_where_the_prior_is_no_wider_than_the_noise():
-    mean, std = combine(np.array([5.0]), np.array([1.0]), np.array([0.8]), np.array([1.0]))
+    mean, std, _ = combine(np.array([5.0]), np.array([1.0]), np.array([0.8]), np.array([1.0]))
     assert mean[0] == pytest.approx(1.0) and std[0] == pytest.approx(0.0)
 
 

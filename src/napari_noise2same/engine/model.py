@@ -32,7 +32,7 @@ class Noise2SameModel:
     training_state: dict | None = field(default=None, repr=False)
     #: the network as ONNX (engine/onnx_export.py), for ONNX Runtime; saved with the model when set
     onnx: bytes | None = field(default=None, repr=False)
-    #: the spread head (engine/spread.py) behind ``estimate="posterior"``; None in models before 0.5
+    #: the spread head (engine/spread.py) behind ``estimate="posterior"``; None in models saved before it
     spread: SpreadHead | None = field(default=None, repr=False)
 
     @property

@@ -163,13 +163,13 @@ def calibrate(y: np.ndarray, mu: np.ndarray, v: np.ndarray, noise: np.ndarray, b
     return mu, total, noise_b
 
 
-def combine(y, mu, v_total, noise_var) -> tuple[np.ndarray, np.ndarray]:
-    """The Gaussian posterior's (mean, std) of each pixel (all arrays in the same units): prior
-    ``N(mu, v_total - noise_var)`` (its spread at least 0), likelihood ``N(y; x, noise_var)``."""
+def combine(y, mu, v_total, noise_var) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Gaussian posterior's (mean, std, weight of ``y``) of each pixel (all arrays in the same
+    units): prior ``N(mu, v_total - noise_var)`` (its spread at least 0), likelihood ``N(y; x, noise_var)``."""
     noise_var = np.maximum(noise_var, 1e-12)
     prior = np.maximum(v_total - noise_var, 0.0)
     weight = prior / (prior + noise_var)
-    return mu + weight * (y - mu), np.sqrt(prior * noise_var / (prior + noise_var))
+    return mu + weight * (y - mu), np.sqrt(prior * noise_var / (prior + noise_var)), weight
 
 
 def posterior(
@@ -200,7 +200,7 @@ def model_layout_checked(model, image, axes: str, passes: int = PASSES):
 
     if getattr(model, "spread", None) is None:
         raise ConfigError(
-            "this model has no spread head (a model file from before 0.5, or an ONNX-only one): the posterior "
+            "this model has no spread head (saved before the posterior estimate, or ONNX-only): the posterior "
             "estimate needs the model trained again with this version, or choose the Noise2Same estimate (n2s)"
         )
     if not 2 <= passes <= 64:
@@ -232,8 +232,7 @@ def iter_posterior(
         y, mu, v = x * s + m, mu_n * s + m, v_n * s * s
         noise = _noise_variance(y, mu, noise_variance)
         _, total, binned = calibrate(y, mu, v, noise)
-        post_mean, post_std = combine(y, mu, total, binned)
-        weight = np.maximum(total - binned, 0.0) / np.maximum(total, 1e-12)
+        post_mean, post_std, weight = combine(y, mu, total, binned)
         arrays = (post_mean, post_std, mu, weight, np.sqrt(noise))
         blocks = (to_input_order(b.astype(np.float32), layout) for b in arrays)
         yield block_index(layout, sample, (slice(0, spatial[0]),)), Posterior(*blocks)
