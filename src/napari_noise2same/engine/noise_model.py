@@ -227,14 +227,20 @@ def _smooth(x: np.ndarray) -> np.ndarray:
 def analyse_plane(noisy: np.ndarray, denoised: np.ndarray | None = None) -> ChannelNoise:
     """The noise of one YX plane (see the module's docstring)."""
     noisy = np.asarray(noisy, np.float64)
-    sigma = plane_noise_std(noisy)
-    reference = denoised if denoised is not None else _smooth(noisy)
-    gain, floor, r2, more = _fit_plane(noisy, reference)
+    found = plane_level(noisy, denoised if denoised is not None else _smooth(noisy))
     if denoised is None:  # no residual to correlate: the lag-2 / lag-1 test of noise.py
-        ratios = {"Y": lag_ratio(noisy, 0), "X": lag_ratio(noisy, 1)}
-        return ChannelNoise(float(sigma), gain, floor, r2, {}, ratios, **more)
-    acf = autocorrelation(noisy - np.asarray(denoised, np.float64), denoised)
-    return ChannelNoise(float(sigma), gain, floor, r2, acf, **more)
+        found.lag_ratio = {"Y": lag_ratio(noisy, 0), "X": lag_ratio(noisy, 1)}
+    else:
+        found.autocorrelation = autocorrelation(noisy - np.asarray(denoised, np.float64), denoised)
+    return found
+
+
+def plane_level(noisy: np.ndarray, reference: np.ndarray) -> ChannelNoise:
+    """The level and the intensity fit of one YX plane's noise against ``reference``, without
+    its correlation (what :func:`sigma_at` needs, e.g. for the posterior on every plane)."""
+    noisy = np.asarray(noisy, np.float64)
+    gain, floor, r2, more = _fit_plane(noisy, reference)
+    return ChannelNoise(float(plane_noise_std(noisy)), gain, floor, r2, **more)
 
 
 def _fit_plane(noisy: np.ndarray, reference: np.ndarray) -> tuple[float | None, float | None, float | None, dict]:

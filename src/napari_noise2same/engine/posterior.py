@@ -39,7 +39,7 @@ import numpy as np
 from ..errors import ConfigError
 from .arrays import block_index, frame_stats, read_normalised, sample_shape, spatial_shape, to_input_order
 from .geometry import HALO, SIZE_MULTIPLE
-from .noise_model import analyse_plane, sigma_at
+from .noise_model import plane_level, sigma_at
 
 #: masked passes per image (the lattices): measured in benchmarks/posterior_estimate.py
 PASSES = 9
@@ -257,5 +257,5 @@ def _noise_variance(y: np.ndarray, mu: np.ndarray, given: NoiseVariance | None) 
         return np.stack([np.asarray(given(c, mu[c]), np.float64) for c in range(mu.shape[0])])
     planes_y = y.reshape(-1, *y.shape[-2:])
     planes_mu = mu.reshape(-1, *mu.shape[-2:])
-    fitted = [sigma_at(analyse_plane(a, b), np.clip(b, 0, None)) ** 2 for a, b in zip(planes_y, planes_mu, strict=True)]
+    fitted = [sigma_at(plane_level(a, b), np.clip(b, 0, None)) ** 2 for a, b in zip(planes_y, planes_mu, strict=True)]
     return np.stack(fitted).reshape(y.shape)
